@@ -1,0 +1,59 @@
+# Graviton Guarantee: `make synth` and `make test` from a fresh clone; `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+ENV ?= dev
+# The system Node decides whether the pinned Node 22 (an optional npm dependency) is installed.
+SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+NPM_OMIT := $(shell [ "$(SYSTEM_NODE_MAJOR)" -ge 22 ] && echo --omit=optional)
+# Pinned CLI and (when installed) Node 22 first; jsii starts `node` from PATH too.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+CDK := $(CURDIR)/node_modules/.bin/cdk
+STACK_dev := DevStack
+STACK_test := TestStack
+STACK_prod := ProdStack
+STACK = $(or $(STACK_$(ENV)),$(error ENV=$(ENV) is not allowed; use ENV=dev, ENV=test or ENV=prod))
+
+.PHONY: help setup synth test lint deploy diff clean
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(wildcard docker/*/requirements.txt) pyproject.toml
+	@command -v python3 >/dev/null || { echo "make: python3 (3.11 or newer) is required" >&2; exit 1; }
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: node and npm are required" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error $(NPM_OMIT)
+	@touch $@
+
+setup: $(VENV)/.installed node_modules/.installed ## create .venv and install the pinned CDK CLI (skipped when nothing changed)
+
+synth: setup ## synthesize every stack into cdk.out/ and print a summary
+	$(CDK) synth --quiet
+	@$(PY) -m graviton.summary cdk.out
+
+test: setup ## lint, then run the whole test suite
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: setup ## ruff only
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+deploy: setup ## deploy one environment: make deploy ENV=dev (same as cdk deploy DevStack)
+	$(CDK) deploy $(STACK)
+
+diff: setup ## show what a deploy would change: make diff ENV=dev
+	$(CDK) diff $(STACK)
+
+clean: ## remove cdk.out (keeps .venv and node_modules)
+	rm -rf cdk.out

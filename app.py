@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""The CDK app: read config, build one stack per environment, apply the checks. Composition only."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from graviton import AppConfig, ConfigError, load_config
+from graviton.constants import stack_name
+from stacks import EnvironmentStack
+
+ROOT = Path(__file__).resolve().parent
+
+
+def compose(app: cdk.App, config: AppConfig, *, root: Path = ROOT) -> dict[str, EnvironmentStack]:
+    """Add every environment's stack to `app`, with cdk-nag on all of them."""
+    stacks = {}
+    for environment, settings in config.environments.items():
+        pinned = settings.account or settings.region  # unset: environment-agnostic, synth needs no credentials
+        env = cdk.Environment(account=settings.account, region=settings.region) if pinned else None
+        stacks[environment] = EnvironmentStack(
+            app,
+            stack_name(environment),
+            config=config,
+            environment=environment,
+            root=root,
+            env=env,
+            description=f"{config.project} {environment}: arm64 (Graviton) container workloads",
+        )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stacks
+
+
+def new_app() -> cdk.App:
+    """An App with cdk.json's context: the CLI passes it in CDK_CONTEXT_JSON, `python app.py` reads it here."""
+    if "CDK_CONTEXT_JSON" in os.environ:
+        return cdk.App()
+    return cdk.App(context=json.loads((ROOT / "cdk.json").read_text()).get("context", {}))
+
+
+def main() -> None:
+    app = new_app()
+    try:
+        config = load_config(app.node.get_all_context(), root=ROOT)
+    except ConfigError as err:
+        sys.exit(str(err))
+    compose(app, config)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

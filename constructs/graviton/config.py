@@ -1,0 +1,224 @@
+"""Load and validate the app's settings from cdk.json context, before any construct is built.
+
+Every error is one line that names the key, the bad value and what is allowed (`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from aws_cdk import region_info
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from graviton.constants import DOCKER_ROOT, ENVIRONMENT_NAMES
+
+EnvironmentName = Literal["dev", "test", "prod"]
+ServiceTarget = Literal["lambda"]
+
+# Plain lower-case keys are ours; CDK's own keys carry '@', ':' or '/' and are left alone.
+_OWN_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+class ConfigError(ValueError):
+    """A cdk.json (or `-c`) value that is not allowed; the message is one line."""
+
+
+class _Settings(BaseModel):
+    """Base for every settings block: unknown keys are refused, never silently ignored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(cls.model_fields))
+            if unknown:
+                raise ValueError(f"unknown key '{unknown[0]}'; allowed keys: {', '.join(cls.model_fields)}")
+        return data
+
+
+class EnvironmentConfig(_Settings):
+    """One deployment environment (`dev`, `test` or `prod`)."""
+
+    account: StrictStr | None = Field(None, description="12-digit AWS account id; unset: account-agnostic")
+    region: StrictStr | None = Field(None, description="AWS region; required with account")
+    lambda_memory_mb: StrictInt = Field(512, ge=128, le=10240, description="memory of each Lambda, MB")
+    lambda_timeout_seconds: StrictInt = Field(10, ge=1, le=900, description="timeout of each Lambda")
+
+    @field_validator("account")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not _ACCOUNT.match(value):
+            raise ValueError("must be a 12-digit AWS account id, for example '123456789012'")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and value not in known_regions():
+            raise ValueError("must be an AWS region such as 'us-east-1' or 'eu-west-1'")
+        return value
+
+    @model_validator(mode="after")
+    def _region_with_account(self) -> EnvironmentConfig:
+        if self.account and not self.region:
+            raise ValueError("'region' is required when 'account' is set")
+        return self
+
+
+class ServiceConfig(_Settings):
+    """A container service whose sources live in `docker/<folder>/`."""
+
+    name: StrictStr = Field(description="lower-case name, used in resource names")
+    folder: StrictStr = Field(description="folder under docker/ holding the Dockerfile and code")
+    dockerfile: StrictStr = Field("Dockerfile", description="Dockerfile name inside the folder")
+    targets: list[ServiceTarget] = Field(min_length=1, description="where the image runs")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must be lower-case letters, digits and '-', starting with a letter, 30 at most")
+        return value
+
+    @field_validator("folder")
+    @classmethod
+    def _folder(cls, value: str, info: ValidationInfo) -> str:
+        if "/" in value or value in {"", ".", ".."} or not (_docker_root(info) / value).is_dir():
+            raise ValueError(f"must name an existing folder directly under {DOCKER_ROOT}/")
+        return value
+
+    @model_validator(mode="after")
+    def _dockerfile_exists(self, info: ValidationInfo) -> ServiceConfig:
+        if "/" in self.dockerfile or not (_docker_root(info) / self.folder / self.dockerfile).is_file():
+            raise ValueError(f"dockerfile '{self.dockerfile}' does not exist in {DOCKER_ROOT}/{self.folder}/")
+        if len(set(self.targets)) != len(self.targets):
+            raise ValueError(f"targets {self.targets} repeat a target")
+        return self
+
+    @property
+    def construct_id(self) -> str:
+        """`web-api` -> `WebApi`, the prefix of the service's construct ids."""
+        return "".join(part.capitalize() for part in self.name.split("-"))
+
+    @property
+    def source_dir(self) -> str:
+        """Path of the build context, relative to the repository root."""
+        return f"{DOCKER_ROOT}/{self.folder}"
+
+
+class AppConfig(_Settings):
+    """Everything the app reads from cdk.json context."""
+
+    project: StrictStr = Field(description="prefix of every resource name")
+    environments: dict[EnvironmentName, EnvironmentConfig] = Field(min_length=1)
+    services: list[ServiceConfig] = Field(min_length=1)
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must be lower-case letters, digits and '-', starting with a letter, 30 at most")
+        return value
+
+    @field_validator("environments", "services", mode="before")
+    @classmethod
+    def _parse_json(cls, value: Any) -> Any:
+        """`cdk synth -c services='[...]'` passes a string: read it as JSON."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"must be JSON ({err.msg})") from None
+        return value
+
+    @field_validator("services")
+    @classmethod
+    def _unique_names(cls, services: list[ServiceConfig]) -> list[ServiceConfig]:
+        names = [service.name for service in services]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"service name '{name}' appears more than once; names must be unique")
+        return services
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        if name not in self.environments:
+            raise ConfigError(f"environment '{name}' is not configured; configured: {', '.join(self.environments)}")
+        return self.environments[name]
+
+
+CONTEXT_KEYS = tuple(AppConfig.model_fields)
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """Regions CDK's own fact table knows, so the list moves with the pinned aws-cdk-lib."""
+    return frozenset(region.name for region in region_info.RegionInfo.regions)
+
+
+def _docker_root(info: ValidationInfo) -> Path:
+    return Path(info.context["root"]) / DOCKER_ROOT
+
+
+def load_config(context: dict[str, Any], *, root: Path) -> AppConfig:
+    """Validate the app's context keys; raise ConfigError with one line on the first bad value.
+
+    `context` is the whole CDK context (cdk.json, cdk.context.json and `-c` overrides, merged by CDK);
+    `root` is the repository root that holds docker/.
+    """
+    unknown = sorted(key for key in context if _OWN_KEY.match(key) and key not in CONTEXT_KEYS)
+    if unknown:
+        raise ConfigError(f"cdk.json: unknown context key '{unknown[0]}'; allowed keys: {', '.join(CONTEXT_KEYS)}")
+    ours = {key: context[key] for key in CONTEXT_KEYS if key in context}
+    try:
+        return AppConfig.model_validate(ours, context={"root": root})
+    except ValidationError as err:
+        raise ConfigError(_one_line(err)) from None
+
+
+def _one_line(err: ValidationError) -> str:
+    """The first error as `cdk.json: <key> = <value>: <what is allowed>`."""
+    first = err.errors(include_url=False)[0]
+    parts: list[str] = []
+    for part in first["loc"]:
+        if isinstance(part, int):
+            parts[-1] += f"[{part}]"
+        elif part != "[key]":
+            parts.append(str(part))
+    key = ".".join(parts) or "context"
+    reason = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    if first["type"] == "missing":
+        return f"cdk.json: '{key}' is missing; it is required"
+    if "[key]" in first["loc"]:
+        return f"cdk.json: '{key}' is not allowed as a key of '{key.rsplit('.', 1)[0]}': {reason}"
+    value = first["input"]
+    shown = json.dumps(value) if isinstance(value, str | int | float | bool | None) else f"<{type(value).__name__}>"
+    return f"cdk.json: '{key}' = {shown} is not allowed: {reason}"
+
+
+__all__ = [
+    "CONTEXT_KEYS",
+    "ENVIRONMENT_NAMES",
+    "AppConfig",
+    "ConfigError",
+    "EnvironmentConfig",
+    "ServiceConfig",
+    "load_config",
+]

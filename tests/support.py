@@ -1,0 +1,57 @@
+"""Helpers the tests share: the repo root, the real app's synthesis, running commands as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+
+import app as cdk_app
+from graviton import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def repo_context() -> dict:
+    """The context cdk.json gives the app."""
+    return json.loads((ROOT / "cdk.json").read_text())["context"]
+
+
+@dataclass
+class Synthesized:
+    app: cdk.App
+    stacks: dict[str, cdk.Stack]
+    outdir: Path
+    error: Exception | None
+
+    def template(self, environment: str) -> Template:
+        stack = self.stacks[environment]
+        return Template.from_json(json.loads((self.outdir / stack.template_file).read_text()))
+
+    def template_dict(self, environment: str) -> dict:
+        return json.loads((self.outdir / self.stacks[environment].template_file).read_text())
+
+
+def synthesize(context: dict, outdir: Path) -> Synthesized:
+    """Compose the app exactly as app.py does and synthesize it, keeping a validation failure to assert on."""
+    app = cdk.App(context=context, outdir=str(outdir))
+    stacks = cdk_app.compose(app, load_config(app.node.get_all_context(), root=ROOT))
+    try:
+        app.synth()
+        error = None
+    except RuntimeError as err:  # cdk-nag's findings fail synth with a RuntimeError
+        error = err
+    return Synthesized(app=app, stacks=stacks, outdir=outdir, error=error)
+
+
+def run(args: list[str], *, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run a command the way a user would, with the venv and the pinned Node first on PATH."""
+    full_env = {**os.environ, **(env or {})}
+    full_env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{full_env['PATH']}"
+    return subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)

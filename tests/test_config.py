@@ -1,0 +1,132 @@
+"""cdk.json validation: every bad value stops synth with one line naming the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+
+import pytest
+from support import ROOT, repo_context, run
+
+from graviton import ConfigError, load_config
+
+
+def with_change(change) -> dict:
+    context = copy.deepcopy(repo_context())
+    change(context)
+    return context
+
+
+def error_for(change) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(with_change(change), root=ROOT)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_the_repository_config_loads():
+    config = load_config(repo_context(), root=ROOT)
+    assert set(config.environments) == {"dev", "test", "prod"}
+    assert [service.name for service in config.services] == ["api"]
+    assert config.services[0].source_dir == "docker/api"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda c: c["environments"].update(staging={}),
+            "'environments.staging' is not allowed as a key of 'environments': must be 'dev', 'test' or 'prod'",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(account="12345", region="us-east-1"),
+            "'environments.dev.account' = \"12345\" is not allowed: must be a 12-digit AWS account id",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(region="us-middle-9"),
+            "'environments.dev.region' = \"us-middle-9\" is not allowed: must be an AWS region",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(account="123456789012"),
+            "'region' is required when 'account' is set",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(lambda_memory_mb=64),
+            "'environments.dev.lambda_memory_mb' = 64 is not allowed: must be greater than or equal to 128",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(lambda_memory_mb="512"),
+            "'environments.dev.lambda_memory_mb' = \"512\" is not allowed: must be a valid integer",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(acount="123456789012"),
+            "unknown key 'acount'; allowed keys: account, region",
+        ),
+        (
+            lambda c: c["services"][0].update(targets=["lambda", "apprunner"]),
+            "'services[0].targets[1]' = \"apprunner\" is not allowed: must be 'lambda'",
+        ),
+        (
+            lambda c: c["services"][0].update(targets=[]),
+            "'services[0].targets' = <list> is not allowed: List should have at least 1 item",
+        ),
+        (
+            lambda c: c["services"][0].update(folder="nowhere"),
+            "'services[0].folder' = \"nowhere\" is not allowed: must name an existing folder directly under docker/",
+        ),
+        (
+            lambda c: c["services"][0].update(folder="../stacks"),
+            "'services[0].folder' = \"../stacks\" is not allowed",
+        ),
+        (
+            lambda c: c["services"][0].update(dockerfile="Dockerfile.missing"),
+            "dockerfile 'Dockerfile.missing' does not exist in docker/api/",
+        ),
+        (
+            lambda c: c["services"].append(dict(c["services"][0])),
+            "service name 'api' appears more than once; names must be unique",
+        ),
+        (
+            lambda c: c["services"][0].update(name="Api_1"),
+            "'services[0].name' = \"Api_1\" is not allowed: must be lower-case letters",
+        ),
+        (lambda c: c.pop("project"), "cdk.json: 'project' is missing; it is required"),
+        (lambda c: c.update(projcet="x"), "unknown context key 'projcet'; allowed keys: project, environments"),
+        (lambda c: c.update(services="[not json"), "'services' = \"[not json\" is not allowed: must be JSON"),
+    ],
+)
+def test_bad_values_give_one_line_naming_key_value_and_what_is_allowed(change, expected):
+    assert expected in error_for(change)
+
+
+def test_json_strings_from_the_command_line_are_read_as_json():
+    services = json.dumps([{"name": "api", "folder": "api", "dockerfile": "Dockerfile.lambda", "targets": ["lambda"]}])
+    config = load_config(with_change(lambda c: c.update(services=services, project="other")), root=ROOT)
+    assert config.project == "other"
+    assert config.services[0].dockerfile == "Dockerfile.lambda"
+
+
+def test_cdk_feature_flags_and_cli_keys_are_not_ours_to_refuse():
+    load_config(with_change(lambda c: c.update({"aws:cdk:enable-path-metadata": True})), root=ROOT)
+
+
+def test_python_app_py_exits_with_the_line_and_no_traceback():
+    context = with_change(lambda c: c["environments"]["dev"].update(region="mars-1"))
+    result = run([sys.executable, "app.py"], env={"CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": "/tmp"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "!!" not in line]
+    assert lines == [
+        "cdk.json: 'environments.dev.region' = \"mars-1\" is not allowed: "
+        "must be an AWS region such as 'us-east-1' or 'eu-west-1'"
+    ]
+
+
+def test_cdk_synth_with_a_bad_override_fails_with_the_line(tmp_path):
+    result = run(["cdk", "synth", "--quiet", "-o", str(tmp_path), "-c", "project=Bad_Name"])
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "cdk.json: 'project' = \"Bad_Name\" is not allowed" in output
+    assert "Traceback" not in output

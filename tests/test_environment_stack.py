@@ -1,0 +1,126 @@
+"""The first slice in each environment: ECR repository, native ARM CodeBuild, arm64 container Lambda."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match
+from support import ROOT, repo_context, synthesize
+
+from graviton import load_config
+
+
+def only(template, resource_type: str) -> dict:
+    resources = template.find_resources(resource_type)
+    assert len(resources) == 1, f"expected one {resource_type}, found {len(resources)}"
+    return next(iter(resources.values()))["Properties"]
+
+
+def test_every_environment_gets_its_stack(synthesized):
+    assert {stack.stack_name for stack in synthesized.stacks.values()} == {"DevStack", "TestStack", "ProdStack"}
+
+
+def test_the_repository_scans_on_push_and_keeps_tags_immutable(dev):
+    dev.has_resource_properties(
+        "AWS::ECR::Repository",
+        {
+            "RepositoryName": "graviton-guarantee-dev-api",
+            "ImageScanningConfiguration": {"ScanOnPush": True},
+            "ImageTagMutability": "IMMUTABLE",
+        },
+    )
+
+
+def test_prod_keeps_its_repository_and_dev_empties_and_removes_it(synthesized):
+    prod = synthesized.template("prod").find_resources("AWS::ECR::Repository")
+    dev = synthesized.template("dev").find_resources("AWS::ECR::Repository")
+    assert [r["DeletionPolicy"] for r in prod.values()] == ["Retain"]
+    assert [(r["DeletionPolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()] == [("Delete", True)]
+
+
+def test_the_build_runs_natively_on_graviton_with_docker(dev):
+    dev.has_resource_properties(
+        "AWS::CodeBuild::Project",
+        {
+            "Environment": Match.object_like(
+                {
+                    "Type": "ARM_CONTAINER",
+                    "Image": "aws/codebuild/amazonlinux-aarch64-standard:3.0",
+                    "PrivilegedMode": True,
+                    "EnvironmentVariables": Match.array_with(
+                        [
+                            {"Name": "DOCKERFILE", "Type": "PLAINTEXT", "Value": "Dockerfile.lambda"},
+                            {"Name": "PLATFORM", "Type": "PLAINTEXT", "Value": "linux/arm64"},
+                        ]
+                    ),
+                }
+            ),
+            "Source": Match.object_like({"Type": "S3"}),
+        },
+    )
+
+
+def test_the_buildspec_builds_for_arm64_refuses_other_hosts_and_checks_before_pushing(dev):
+    buildspec = json.loads(only(dev, "AWS::CodeBuild::Project")["Source"]["BuildSpec"])
+    commands = [c for phase in buildspec["phases"].values() for c in phase["commands"]]
+    text = "\n".join(commands)
+    assert 'uname -m)" = "aarch64"' in text
+    build = next(c for c in commands if c.startswith("docker buildx build"))
+    assert '--platform "$PLATFORM"' in build
+    assert "--provenance=false --sbom=false" in build
+    push = commands.index(next(c for c in commands if c.startswith("docker push")))
+    inspect = commands.index(next(c for c in commands if "docker image inspect" in c))
+    assert inspect < push
+
+
+def test_the_function_is_arm64_and_runs_the_tag_the_build_pushes(dev):
+    build_env = only(dev, "AWS::CodeBuild::Project")["Environment"]["EnvironmentVariables"]
+    tag = next(v["Value"] for v in build_env if v["Name"] == "IMAGE_TAG")
+    function = only(dev, "AWS::Lambda::Function")
+    assert function["Architectures"] == ["arm64"]
+    assert function["PackageType"] == "Image"
+    image_uri = function["Code"]["ImageUri"]["Fn::Join"][1]
+    assert image_uri[-1] == f":{tag}"
+    assert len(tag) == 64
+
+
+def test_memory_and_timeout_come_from_each_environment(synthesized):
+    config = load_config(repo_context(), root=ROOT)
+    for name in ("dev", "prod"):
+        function = only(synthesized.template(name), "AWS::Lambda::Function")
+        assert function["MemorySize"] == config.environments[name].lambda_memory_mb
+        assert function["Timeout"] == config.environments[name].lambda_timeout_seconds
+
+
+def test_the_function_role_writes_only_its_own_logs(dev):
+    function = only(dev, "AWS::Lambda::Function")
+    role_id = function["Role"]["Fn::GetAtt"][0]
+    roles = dev.find_resources("AWS::IAM::Role")
+    assert not roles[role_id]["Properties"].get("ManagedPolicyArns")
+
+
+def test_no_docker_image_is_built_on_the_deploying_machine(synthesized):
+    for stack in synthesized.stacks.values():
+        assets = json.loads((synthesized.outdir / f"{stack.artifact_id}.assets.json").read_text())
+        assert assets.get("dockerImages", {}) == {}
+
+
+def test_stacks_are_environment_agnostic_without_an_account(synthesized):
+    for stack in synthesized.stacks.values():
+        assert cdk.Token.is_unresolved(stack.account)
+        assert cdk.Token.is_unresolved(stack.region)
+
+
+@pytest.fixture(scope="module")
+def pinned(tmp_path_factory):
+    context = repo_context()
+    context["environments"] = {"prod": {"account": "123456789012", "region": "eu-west-1"}}
+    return synthesize(context, tmp_path_factory.mktemp("pinned"))
+
+
+def test_an_account_pins_the_stack_to_it(pinned):
+    assert list(pinned.stacks) == ["prod"]
+    assert (pinned.stacks["prod"].account, pinned.stacks["prod"].region) == ("123456789012", "eu-west-1")
+    assert pinned.error is None

@@ -1,0 +1,62 @@
+"""cdk-nag and cfn-lint on every synthesized template."""
+
+from __future__ import annotations
+
+import json
+
+import cfnlint.api
+import pytest
+from aws_cdk import Stack, Validations
+from aws_cdk import aws_s3 as s3
+from support import ROOT, repo_context
+
+from graviton import load_config
+
+ENVIRONMENTS = ("dev", "test", "prod")
+
+
+def test_cdk_nag_finds_nothing_unacknowledged(synthesized):
+    report = synthesized.outdir / "validation-report.json"
+    details = report.read_text() if report.exists() else ""
+    assert synthesized.error is None, details
+
+
+def test_cdk_nag_would_fail_synth_on_a_finding(tmp_path):
+    import aws_cdk as cdk
+
+    import app as cdk_app
+
+    app = cdk.App(context=repo_context(), outdir=str(tmp_path))
+    stacks = cdk_app.compose(app, load_config(app.node.get_all_context(), root=ROOT))
+    s3.Bucket(stacks["dev"], "UnloggedBucket")
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    assert "AwsSolutions-S1" in (tmp_path / "validation-report.json").read_text()
+
+
+def acknowledgements(construct) -> list[tuple[object, str, str]]:
+    found = []
+    for node in construct.node.find_all():
+        for entry in node.node.metadata:
+            if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                found.extend((node, rule_id, reason) for rule_id, reason in entry.data.items())
+    return found
+
+
+def test_acknowledgements_are_specific_never_blanket_on_a_stack(synthesized):
+    found = acknowledgements(synthesized.app)
+    assert found, "the app acknowledges CDK's CodeBuild wildcards explicitly"
+    for node, rule_id, reason in found:
+        assert not isinstance(node, Stack), f"blanket acknowledgement {rule_id} on stack {node.node.path}"
+        assert len(reason) >= 20, f"{rule_id} needs a specific reason"
+        if "IAM5" in rule_id:
+            assert "[" in rule_id, f"{rule_id} must name one finding"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_cfn_lint_reports_no_errors(synthesized, environment):
+    template = json.dumps(synthesized.template_dict(environment))
+    region = synthesized.stacks[environment].region
+    regions = [region] if not region.startswith("${") else ["us-east-1"]
+    errors = [str(m) for m in cfnlint.api.lint(template, regions=regions) if m.rule.id.startswith("E")]
+    assert errors == []
