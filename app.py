@@ -13,13 +13,15 @@ from cdk_nag import AwsSolutionsChecks
 
 from graviton import AppConfig, ConfigError, load_config
 from graviton.constants import stack_name
+from graviton.guard import GuardViolationError, guard
 from stacks import EnvironmentStack
 
 ROOT = Path(__file__).resolve().parent
 
 
 def compose(app: cdk.App, config: AppConfig, *, root: Path = ROOT) -> dict[str, EnvironmentStack]:
-    """Add every environment's stack to `app`, with cdk-nag on all of them."""
+    """Add every environment's stack to `app`, guarded for arm64, with cdk-nag on all of them."""
+    guard(app)
     stacks = {}
     for environment, settings in config.environments.items():
         pinned = settings.account or settings.region  # unset: environment-agnostic, synth needs no credentials
@@ -51,7 +53,10 @@ def main() -> None:
     except ConfigError as err:
         sys.exit(str(err))
     compose(app, config)
-    app.synth()
+    try:
+        app.synth()
+    except GuardViolationError as err:
+        sys.exit(str(err))
 
 
 if __name__ == "__main__":

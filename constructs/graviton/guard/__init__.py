@@ -1,0 +1,190 @@
+"""The arm64 guard: `guard(app)` makes any x86 compute or asset fail synth.
+
+- The checks run as a CDK policy-validation plugin on the final templates and asset manifests of the whole
+  cloud assembly (nested Stages and NestedStacks included), after raw overrides.
+- Remediation switches CDK's own functions to arm64 in each guarded scope (an aspect: it does not cross
+  Stage boundaries, so every Stage calls `guard(self)`; `GuardedStage` does that in its constructor).
+- Violations are `fatal`, which CDK never lets an acknowledgement suppress, and `app.synth()` raises
+  `GuardViolationError` whatever mode the app runs in (CDK's CLI mode alone would only report them).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import (
+    App,
+    AspectPriority,
+    Aspects,
+    CfnResource,
+    IPolicyValidationPluginBeta1,
+    PolicyValidationPluginReportBeta1,
+    PolicyViolatingResourceBeta1,
+    PolicyViolationBeta1,
+    Stack,
+    Stage,
+    Validations,
+)
+
+from constructs import Construct, IConstruct
+from graviton.guard.assembly import read_stack
+from graviton.guard.check import Decision, evaluate, summary_table, violations
+from graviton.guard.remediation import RemediateCdkFunctions
+from graviton.guard.rules.pack import PACK
+
+PLUGIN_NAME = "GravitonGuard"
+REPORT_FILE = "arm64-report.json"
+_GUARDED = "_graviton_guarded"
+
+
+class GuardViolationError(RuntimeError):
+    """Synth produced something that would run on x86; the message lists every violation."""
+
+    def __init__(self, found: list[Decision]) -> None:
+        self.violations = found
+        lines = [f"arm64 guard: {len(found)} violation(s); x86 cannot be acknowledged or suppressed"]
+        lines += [f"  {d.line()}" for d in found]
+        super().__init__("\n".join(lines))
+
+
+@jsii.implements(IPolicyValidationPluginBeta1)
+class GuardPlugin:
+    """Checks every synthesized template and image asset with the rule pack; writes arm64-report.json."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self.decisions: list[Decision] = []
+
+    @property
+    def name(self) -> str:
+        return PLUGIN_NAME
+
+    @property
+    def version(self) -> str:
+        return "1"
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return list(PACK)
+
+    def validate(self, context) -> PolicyValidationPluginReportBeta1:
+        stacks_by_template = {str(Path(Stage.of(s).outdir, s.template_file).resolve()): s for s in _stacks(self._app)}
+        stacks = []
+        for template in context.template_paths:
+            stack = stacks_by_template.get(str(Path(template).resolve()))
+            stacks.append(read_stack(Path(template), stack.node.path if stack else None))
+        decisions = evaluate(stacks)
+        if violations(decisions):
+            decisions = _with_construct_paths(decisions, stacks_by_template.values())
+        self.decisions = decisions
+        self._write_report(decisions)
+        print(summary_table(decisions), file=sys.stderr)
+        found = violations(decisions)
+        return PolicyValidationPluginReportBeta1(
+            success=not found,
+            violations=[self._violation(d, stacks) for d in found],
+        )
+
+    def _write_report(self, decisions: list[Decision]) -> None:
+        report = {"rules": {rule.id: rule.title for rule in PACK.values()}, "checked": [d.as_json() for d in decisions]}
+        (Path(self._app.outdir) / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+
+    def _violation(self, decision: Decision, stacks) -> PolicyViolationBeta1:
+        template = next((str(s.template_path) for s in stacks if s.name == decision.stack), "")
+        return PolicyViolationBeta1(
+            rule_name=decision.rule,
+            description=f"{PACK[decision.rule].title}: found {decision.found}",
+            fix=decision.fix,
+            severity="fatal",  # CDK never suppresses a fatal violation through an acknowledgement
+            violating_resources=[
+                PolicyViolatingResourceBeta1(
+                    resource_logical_id=decision.logical_id, template_path=template, locations=[decision.type]
+                )
+            ],
+        )
+
+
+def _stacks(scope: IConstruct):
+    """Top-level stacks of an App and of its Stages (not NestedStacks: their resources sit in the parent's)."""
+    for child in scope.node.children:
+        if isinstance(child, Stack):
+            yield child
+        elif isinstance(child, Stage):
+            yield from _stacks(child)
+
+
+def _with_construct_paths(decisions: list[Decision], stacks) -> list[Decision]:
+    """Fill construct paths the templates lack (in-process apps write no path metadata), for stacks that need it."""
+    wanted = {d.stack for d in decisions if not d.compliant and not d.path}
+    paths: dict[tuple[str, str], str] = {}
+    for stack in (s for s in stacks if s.node.path in wanted):
+        for resource in stack.node.find_all():
+            if isinstance(resource, CfnResource):
+                paths[(stack.node.path, Stack.of(resource).resolve(resource.logical_id))] = resource.node.path
+    return [d if d.path else _replace(d, path=paths.get((d.stack, d.logical_id), "")) for d in decisions]
+
+
+def _replace(decision: Decision, **changes: Any) -> Decision:
+    return Decision(**{**decision.as_json(), **changes})
+
+
+def guard(scope: Construct) -> None:
+    """Protect an App or a Stage: CDK's own functions go arm64 here, and any x86 anywhere fails synth.
+
+    For an App, call it anywhere before synth. A Stage needs its own `guard(self)` (or `GuardedStage`)
+    for remediation to reach inside it; its templates are checked by the App's guard either way.
+    """
+    if not isinstance(scope, Stage):
+        raise TypeError(f"guard(scope): scope must be an App or a Stage, not {type(scope).__name__}")
+    if not getattr(scope, _GUARDED, False):
+        Aspects.of(scope).add(RemediateCdkFunctions(), priority=AspectPriority.MUTATING)
+        setattr(scope, _GUARDED, True)
+    root = scope.node.root
+    if isinstance(root, App) and not getattr(root, "_graviton_plugin", None):
+        _guard_app(root)
+
+
+def _guard_app(app: App) -> None:
+    plugin = GuardPlugin(app)
+    Validations.of(app).add_plugins(plugin)
+    app._graviton_plugin = plugin
+    cdk_synth = app.synth
+
+    def synth(**kwargs):
+        """app.synth() that raises on any violation, also where CDK itself would only report it."""
+        try:
+            assembly = cdk_synth(**kwargs)
+        except RuntimeError as err:
+            if violations(plugin.decisions):
+                raise GuardViolationError(violations(plugin.decisions)) from err
+            raise
+        if violations(plugin.decisions):
+            raise GuardViolationError(violations(plugin.decisions))
+        return assembly
+
+    app.synth = synth
+
+
+def guard_report(app: App) -> list[Decision]:
+    """What the guard decided in the last synth of `app` (empty before synth or when unguarded)."""
+    plugin = getattr(app, "_graviton_plugin", None)
+    return list(plugin.decisions) if plugin else []
+
+
+class GuardedStage(Stage):
+    """A Stage that guards itself in its constructor, as CDK Pipelines synthesizes stages when added."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        guard(self)
+
+
+def is_guarded(scope: IConstruct) -> bool:
+    return bool(getattr(scope, _GUARDED, False))
+
+
+__all__ = ["GuardViolationError", "GuardedStage", "guard", "guard_report", "is_guarded"]
