@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import jsii
 from aws_cdk import (
@@ -73,13 +72,15 @@ class GuardPlugin:
 
     def validate(self, context) -> PolicyValidationPluginReportBeta1:
         stacks_by_template = {str(Path(Stage.of(s).outdir, s.template_file).resolve()): s for s in _stacks(self._app)}
-        stacks = []
-        for template in context.template_paths:
-            stack = stacks_by_template.get(str(Path(template).resolve()))
-            stacks.append(read_stack(Path(template), stack.node.path if stack else None))
+        stacks = [self._read(template, stacks_by_template) for template in context.template_paths]
         decisions = evaluate(stacks)
-        if violations(decisions):
-            decisions = _with_construct_paths(decisions, stacks_by_template.values())
+        unplaced = {d.stack for d in violations(decisions) if not d.path}
+        if unplaced:  # read those stacks again with construct paths, so messages and fixes can name them
+            stacks = [
+                self._read(template, stacks_by_template, with_paths=stack.name in unplaced)
+                for template, stack in zip(context.template_paths, stacks, strict=True)
+            ]
+            decisions = evaluate(stacks)
         self.decisions = decisions
         self._write_report(decisions)
         print(summary_table(decisions), file=sys.stderr)
@@ -88,6 +89,12 @@ class GuardPlugin:
             success=not found,
             violations=[self._violation(d, stacks) for d in found],
         )
+
+    @staticmethod
+    def _read(template: str, stacks_by_template: dict[str, Stack], *, with_paths: bool = False):
+        stack = stacks_by_template.get(str(Path(template).resolve()))
+        paths = _construct_paths(stack) if stack and with_paths else None
+        return read_stack(Path(template), stack.node.path if stack else None, paths)
 
     def _write_report(self, decisions: list[Decision]) -> None:
         report = {"rules": {rule.id: rule.title for rule in PACK.values()}, "checked": [d.as_json() for d in decisions]}
@@ -117,19 +124,13 @@ def _stacks(scope: IConstruct):
             yield from _stacks(child)
 
 
-def _with_construct_paths(decisions: list[Decision], stacks) -> list[Decision]:
-    """Fill construct paths the templates lack (in-process apps write no path metadata), for stacks that need it."""
-    wanted = {d.stack for d in decisions if not d.compliant and not d.path}
-    paths: dict[tuple[str, str], str] = {}
-    for stack in (s for s in stacks if s.node.path in wanted):
-        for resource in stack.node.find_all():
-            if isinstance(resource, CfnResource):
-                paths[(stack.node.path, Stack.of(resource).resolve(resource.logical_id))] = resource.node.path
-    return [d if d.path else _replace(d, path=paths.get((d.stack, d.logical_id), "")) for d in decisions]
-
-
-def _replace(decision: Decision, **changes: Any) -> Decision:
-    return Decision(**{**decision.as_json(), **changes})
+def _construct_paths(stack: Stack) -> dict[str, str]:
+    """Logical id -> construct path for a stack and its NestedStacks (in-process apps write no path metadata)."""
+    return {
+        Stack.of(resource).resolve(resource.logical_id): resource.node.path
+        for resource in stack.node.find_all()
+        if isinstance(resource, CfnResource)
+    }
 
 
 def guard(scope: Construct) -> None:

@@ -51,24 +51,25 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
 _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
-def resources_of(template: dict[str, Any]) -> list[Resource]:
+def resources_of(template: dict[str, Any], paths: dict[str, str] | None = None) -> list[Resource]:
+    """The template's resources; `paths` gives construct paths (by logical id) where Metadata has none."""
     return [
         Resource(
             logical_id=logical_id,
             type=body.get("Type", ""),
             properties=body.get("Properties") or {},
-            path=(body.get("Metadata") or {}).get(PATH_METADATA, ""),
+            path=(body.get("Metadata") or {}).get(PATH_METADATA) or (paths or {}).get(logical_id, ""),
             remediated=(body.get("Metadata") or {}).get(REMEDIATED_METADATA, ""),
         )
         for logical_id, body in (template.get("Resources") or {}).items()
     ]
 
 
-def read_stack(template_path: Path, name: str | None = None) -> StackContent:
+def read_stack(template_path: Path, name: str | None = None, paths: dict[str, str] | None = None) -> StackContent:
     """A synthesized stack: its template, its nested stacks' templates and its Docker image assets."""
     assembly_dir = template_path.parent
     stack = StackContent(name or template_path.name.removesuffix(".template.json"), template_path)
-    stack.resources = resources_of(load_template(template_path))
+    stack.resources = resources_of(load_template(template_path), paths)
     manifest_path = assembly_dir / template_path.name.replace(".template.json", ".assets.json")
     if not manifest_path.is_file():
         return stack
@@ -76,7 +77,7 @@ def read_stack(template_path: Path, name: str | None = None) -> StackContent:
     for entry in manifest.get("files", {}).values():
         nested = entry.get("source", {}).get("path", "")
         if nested.endswith(".nested.template.json") and (assembly_dir / nested).is_file():
-            stack.resources += resources_of(load_template(assembly_dir / nested))
+            stack.resources += resources_of(load_template(assembly_dir / nested), paths)
     for asset_hash, entry in manifest.get("dockerImages", {}).items():
         source = entry.get("source", {})
         directory = source.get("directory")
