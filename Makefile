@@ -18,7 +18,7 @@ STACK_test := TestStack
 STACK_prod := ProdStack
 STACK = $(or $(STACK_$(ENV)),$(error ENV=$(ENV) is not allowed; use ENV=dev, ENV=test or ENV=prod))
 
-.PHONY: help setup synth test lint deploy diff clean
+.PHONY: help setup synth test lint bench deploy diff clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -44,6 +44,9 @@ synth: setup ## synthesize every stack into cdk.out/ and print a summary
 test: setup ## lint, then run the whole test suite
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+bench: setup ## the guard's synth overhead: 500, 1,000 and 2,000 arm64 functions + 100 ARM builds, median of 5
+	$(PY) tests/bench/guard_overhead.py $(BENCH_ARGS)
 
 lint: setup ## ruff only
 	$(PY) -m ruff check .

@@ -21,15 +21,17 @@ LOG_RETENTION_ID = "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a"
 
 def cdk_function_kind(resource: CfnResource) -> str:
     """Which of CDK's own functions `resource` is, or "" for anything else (a user's function)."""
-    parent = resource.node.scope
-    parent_id = parent.node.id
+    # One read of the path decides for almost every function; parents are looked at only on a match.
+    *_, parent_id, _own_id = resource.node.path.split("/")
     if parent_id == AWS_CUSTOM_RESOURCE_ID:
         return "AwsCustomResource singleton"
     if parent_id == LOG_RETENTION_ID:
         return "LogRetention"
-    if isinstance(parent, CustomResourceProviderBase) and not isinstance(parent, CustomResourceProvider):
-        return f"CDK {parent_id}"  # core providers: S3 autoDeleteObjects, VPC restrictDefaultSecurityGroup, ...
-    if parent_id in PROVIDER_FRAMEWORK_IDS and isinstance(parent.node.scope, cr.Provider):
+    if parent_id.startswith("Custom::"):
+        parent = resource.node.scope
+        if isinstance(parent, CustomResourceProviderBase) and not isinstance(parent, CustomResourceProvider):
+            return f"CDK {parent_id}"  # core providers: S3 autoDeleteObjects, VPC restrictDefaultSecurityGroup, ...
+    if parent_id in PROVIDER_FRAMEWORK_IDS and isinstance(resource.node.scope.node.scope, cr.Provider):
         return f"custom resource Provider {parent_id}"
     return ""
 

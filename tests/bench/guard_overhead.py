@@ -1,0 +1,50 @@
+"""`make bench`: the guard's cost on synth wall time, whole process, with and without the guard in one run.
+
+Each size runs both variants alternately REPEATS times and reports the medians and the overhead.
+Usage: python tests/bench/guard_overhead.py [--sizes 500,1000,2000] [--builds 100] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+APP = Path(__file__).with_name("synth_app.py")
+
+
+def timed_synth(functions: int, builds: int, mode: str) -> float:
+    with tempfile.TemporaryDirectory() as outdir:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(APP), str(functions), str(builds), mode, outdir], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="500,1000,2000", help="function counts, comma-separated")
+    parser.add_argument("--builds", type=int, default=100, help="ARM CodeBuild projects in every app")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each variant (median reported)")
+    args = parser.parse_args()
+    print(f"{'functions':>9} {'builds':>6} {'without guard':>14} {'with guard':>11} {'overhead':>9}")
+    worst = 0.0
+    for size in (int(s) for s in args.sizes.split(",")):
+        times: dict[str, list[float]] = {"no-guard": [], "guard": []}
+        for _ in range(args.repeats):
+            for mode in times:
+                times[mode].append(timed_synth(size, args.builds, mode))
+        without, with_guard = (statistics.median(times[m]) for m in ("no-guard", "guard"))
+        overhead = (with_guard - without) / without * 100
+        worst = max(worst, overhead)
+        print(f"{size:>9} {args.builds:>6} {without:>13.1f}s {with_guard:>10.1f}s {overhead:>8.1f}%", flush=True)
+    print(f"budget: 10% at 1,000 functions; worst overhead measured: {worst:.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
