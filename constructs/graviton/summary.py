@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-ARM_BUILD_TYPES = {"ARM_CONTAINER", "ARM_LAMBDA_CONTAINER", "ARM_EC2"}
+from graviton.guard.assembly import StackContent, read_assembly
+from graviton.guard.check import Decision, evaluate
 
 
 @dataclass(frozen=True)
@@ -19,34 +18,30 @@ class StackSummary:
     arm64_functions: int
     builds: int
     arm_builds: int
+    violations: int
 
     @property
     def all_arm64(self) -> bool:
-        return self.functions == self.arm64_functions and self.builds == self.arm_builds
+        return self.violations == 0
 
 
-def stack_templates(assembly: Path) -> Iterator[tuple[str, Path]]:
-    """(display name, template path) for every stack in a cloud assembly, nested Stages included."""
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    for artifact_id, artifact in manifest.get("artifacts", {}).items():
-        properties = artifact.get("properties", {})
-        if artifact["type"] == "aws:cloudformation:stack":
-            yield artifact.get("displayName", artifact_id), assembly / properties["templateFile"]
-        elif artifact["type"] == "cdk:cloud-assembly":
-            yield from stack_templates(assembly / properties["directoryName"])
+def summarize(stack: StackContent) -> StackSummary:
+    """Counts from the guard's own verdicts, so the summary and the guard never disagree."""
+    decisions = evaluate([stack])
 
+    def counts(rule: str) -> tuple[int, int]:
+        of_rule: list[Decision] = [d for d in decisions if d.rule == rule]
+        return len(of_rule), sum(d.compliant for d in of_rule)
 
-def summarize(name: str, template: dict) -> StackSummary:
-    resources = template.get("Resources", {}).values()
-    functions = [r for r in resources if r["Type"] == "AWS::Lambda::Function"]
-    builds = [r for r in resources if r["Type"] == "AWS::CodeBuild::Project"]
+    (functions, arm64_functions), (builds, arm_builds) = counts("GG-LAMBDA"), counts("GG-CODEBUILD")
     return StackSummary(
-        name=name,
-        resources=len(template.get("Resources", {})),
-        functions=len(functions),
-        arm64_functions=sum(r.get("Properties", {}).get("Architectures") == ["arm64"] for r in functions),
-        builds=len(builds),
-        arm_builds=sum(r.get("Properties", {}).get("Environment", {}).get("Type") in ARM_BUILD_TYPES for r in builds),
+        name=stack.name,
+        resources=len(stack.resources),
+        functions=functions,
+        arm64_functions=arm64_functions,
+        builds=builds,
+        arm_builds=arm_builds,
+        violations=sum(not d.compliant for d in decisions),
     )
 
 
@@ -70,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (assembly / "manifest.json").is_file():
         print(f"graviton.summary: {assembly} has no manifest.json; run make synth first", file=sys.stderr)
         return 2
-    summaries = [summarize(name, json.loads(path.read_text())) for name, path in stack_templates(assembly)]
+    summaries = [summarize(stack) for stack in read_assembly(assembly)]
     print(render(summaries))
     return 0 if all(s.all_arm64 for s in summaries) else 1
 

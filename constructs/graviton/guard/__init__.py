@@ -37,7 +37,8 @@ from graviton.guard.rules.pack import PACK
 
 PLUGIN_NAME = "GravitonGuard"
 REPORT_FILE = "arm64-report.json"
-_GUARDED = "_graviton_guarded"
+_GUARDED = "_graviton_guarded"  # set on a guarded App or Stage
+_PLUGIN = "_graviton_plugin"  # the App's GuardPlugin
 
 
 class GuardViolationError(RuntimeError):
@@ -141,18 +142,18 @@ def guard(scope: Construct) -> None:
     """
     if not isinstance(scope, Stage):
         raise TypeError(f"guard(scope): scope must be an App or a Stage, not {type(scope).__name__}")
-    if not getattr(scope, _GUARDED, False):
+    if not is_guarded(scope):
         Aspects.of(scope).add(RemediateCdkFunctions(), priority=AspectPriority.MUTATING)
         setattr(scope, _GUARDED, True)
     root = scope.node.root
-    if isinstance(root, App) and not getattr(root, "_graviton_plugin", None):
+    if isinstance(root, App) and not getattr(root, _PLUGIN, None):
         _guard_app(root)
 
 
 def _guard_app(app: App) -> None:
     plugin = GuardPlugin(app)
     Validations.of(app).add_plugins(plugin)
-    app._graviton_plugin = plugin
+    setattr(app, _PLUGIN, plugin)
     cdk_synth = app.synth
 
     def synth(**kwargs):
@@ -160,11 +161,13 @@ def _guard_app(app: App) -> None:
         try:
             assembly = cdk_synth(**kwargs)
         except RuntimeError as err:
-            if violations(plugin.decisions):
-                raise GuardViolationError(violations(plugin.decisions)) from err
+            found = violations(plugin.decisions)
+            if found:
+                raise GuardViolationError(found) from err
             raise
-        if violations(plugin.decisions):
-            raise GuardViolationError(violations(plugin.decisions))
+        found = violations(plugin.decisions)
+        if found:
+            raise GuardViolationError(found)
         return assembly
 
     app.synth = synth
@@ -172,7 +175,7 @@ def _guard_app(app: App) -> None:
 
 def guard_report(app: App) -> list[Decision]:
     """What the guard decided in the last synth of `app` (empty before synth or when unguarded)."""
-    plugin = getattr(app, "_graviton_plugin", None)
+    plugin = getattr(app, _PLUGIN, None)
     return list(plugin.decisions) if plugin else []
 
 

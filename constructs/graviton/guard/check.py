@@ -41,39 +41,25 @@ def evaluate(stacks: Iterable[StackContent]) -> list[Decision]:
     """Every verdict that applies, compliant or not."""
     decisions = []
     for stack in stacks:
-        for resource in stack.resources:
-            for rule in _RULES_BY_TYPE.get(resource.type, ()):
-                verdict = rule.check(resource)
+        # (what the rules see, which rules apply, type shown, id, what remediation did)
+        subjects = [(r, r.type, r.type, r.logical_id, r.remediated) for r in stack.resources]
+        subjects += [(a, ASSET, "DockerImageAsset", a.asset_hash, "") for a in stack.assets]
+        for subject, rules_key, type_, logical_id, remediated in subjects:
+            for rule in _RULES_BY_TYPE.get(rules_key, ()):
+                verdict = rule.check(subject)
                 if verdict.compliance is Compliance.NOT_APPLICABLE:
                     continue
                 decisions.append(
                     Decision(
                         stack=stack.name,
-                        path=resource.path,
-                        logical_id=resource.logical_id,
-                        type=resource.type,
+                        path=subject.path,
+                        logical_id=logical_id,
+                        type=type_,
                         rule=rule.id,
                         compliant=verdict.compliance is Compliance.COMPLIANT,
                         found=verdict.found,
                         fix=verdict.fix or rule.fix,
-                        remediated=resource.remediated,
-                    )
-                )
-        for asset in stack.assets:
-            for rule in _RULES_BY_TYPE[ASSET]:
-                verdict = rule.check(asset)
-                if verdict.compliance is Compliance.NOT_APPLICABLE:
-                    continue
-                decisions.append(
-                    Decision(
-                        stack=stack.name,
-                        path=asset.path,
-                        logical_id=asset.asset_hash,
-                        type="DockerImageAsset",
-                        rule=rule.id,
-                        compliant=verdict.compliance is Compliance.COMPLIANT,
-                        found=verdict.found,
-                        fix=verdict.fix or rule.fix,
+                        remediated=remediated,
                     )
                 )
     return decisions

@@ -88,3 +88,8 @@ def get(properties: Mapping[str, Any], *keys: str) -> Any:
             return value if is_token(value) else None
         value = value.get(key)
     return value
+
+
+def fix_for_path(path: str, fixes_by_marker: Mapping[str, str]) -> str | None:
+    """The fix of the first marker found in a construct path (CDK parts that need another remedy), or None."""
+    return next((fix for marker, fix in fixes_by_marker.items() if marker in path), None)

@@ -8,6 +8,7 @@ from graviton.guard.rules import (
     Rule,
     Verdict,
     compliant,
+    fix_for_path,
     get,
     is_token,
     unresolved,
@@ -35,7 +36,7 @@ def check(resource: Resource) -> Verdict:
         return violation(unresolved(environment_type))
     if environment_type in allowed:
         return compliant(environment_type)
-    part = next((fix for marker, fix in X86_ONLY_CDK_PARTS.items() if marker in resource.path), None)
+    part = fix_for_path(resource.path, X86_ONLY_CDK_PARTS)
     return violation(str(environment_type), part)
 
 

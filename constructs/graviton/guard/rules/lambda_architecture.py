@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from graviton.guard.rules import NOT_APPLICABLE, Resource, Rule, Verdict, compliant, is_token, unresolved, violation
+from graviton.guard.rules import (
+    NOT_APPLICABLE,
+    Resource,
+    Rule,
+    Verdict,
+    compliant,
+    fix_for_path,
+    is_token,
+    unresolved,
+    violation,
+)
 
 # CDK parts whose function code is x86-only: remediation must not switch them, the user must replace them.
 X86_ONLY_CDK_PARTS = {
@@ -34,7 +44,7 @@ def check(resource: Resource) -> Verdict:
     if architectures == ["arm64"]:
         return compliant("arm64")
     found = "x86_64 (Architectures unset)" if architectures is None else ",".join(architectures)
-    part = next((fix for marker, fix in X86_ONLY_CDK_PARTS.items() if marker in resource.path), None)
+    part = fix_for_path(resource.path, X86_ONLY_CDK_PARTS)
     if part is None and any(marker in resource.path for marker in CDK_OWN_FUNCTION_MARKERS):
         part = UNGUARDED_FIX
     return violation(found, part)
