@@ -128,6 +128,18 @@ def bad(tmp_path_factory):
     ecr_assets.DockerImageAsset(
         stack, "PinsAmd64", directory=str(FIXTURES / "docker" / "amd64"), platform=ecr_assets.Platform.LINUX_ARM64
     )
+    lambda_.DockerImageFunction(
+        stack, "ImageFunction", code=lambda_.DockerImageCode.from_image_asset(str(FIXTURES / "docker" / "lambda"))
+    )
+    build_image = codebuild.LinuxBuildImage.from_asset(
+        stack, "BuildImage", directory=str(FIXTURES / "docker" / "build")
+    )
+    codebuild.Project(
+        stack,
+        "CustomImageBuild",
+        environment=codebuild.BuildEnvironment(build_image=build_image),
+        build_spec=codebuild.BuildSpec.from_object({"version": "0.2"}),
+    )
     ec2.CfnInstance(stack, "Instance", instance_type="m5.large", image_id="ami-123")
     cdk.CfnResource(stack, "Runner", type="AWS::AppRunner::Service", properties={"SourceConfiguration": {}})
     x86_function(cdk.NestedStack(stack, "Nested"), "InNested")
@@ -158,12 +170,16 @@ def violation_of(error: GuardViolationError, rule: str, path_part: str):
         ("GG-LAMBDA", "Bad/Raw", "Architectures unset"),
         ("GG-LAMBDA", "Bad/Tokenised/", "unresolved at synth"),
         ("GG-CODEBUILD", "Bad/X86Build/", "LINUX_CONTAINER"),
-        ("GG-ASSET", "Bad/asset", "no platform set"),  # ContainerImage.from_asset in an ARM64 task
+        ("GG-ASSET", "Bad/ArmTask/app/AssetImage", "no platform set"),  # ContainerImage.from_asset in an ARM64 task
         ("GG-ECS", "Bad/DefaultTask/", "X86_64"),
-        ("GG-DOCKERFILE", "Bad/asset", "FROM --platform=linux/amd64"),
+        ("GG-DOCKERFILE", "Bad/PinsAmd64", "FROM --platform=linux/amd64"),
         ("GG-EC2", "Bad/Instance", "m5.large"),
         ("GG-APPRUNNER", "Bad/Runner", "x86_64"),
         ("GG-LAMBDA", "Bad/Nested/InNested/", "Architectures unset"),
+        ("GG-LAMBDA", "Bad/ImageFunction/", "Architectures unset"),  # DockerImageFunction without ARM_64
+        ("GG-ASSET", "Bad/ImageFunction/", "no platform set"),  # ... and so its image asset has no platform
+        ("GG-ASSET", "Bad/BuildImage", "no platform set"),  # CodeBuild image from an asset
+        ("GG-CODEBUILD", "Bad/CustomImageBuild/", "LINUX_CONTAINER"),
         ("GG-LAMBDA", "Unguarded/Inner/Custom::S3AutoDeleteObjectsCustomResourceProvider", "Architectures unset"),
         ("GG-LAMBDA", "Guarded/Inner/InStage/", "Architectures unset"),
     ],
@@ -175,7 +191,7 @@ def test_each_violation_is_found_wherever_and_however_it_was_written(bad, rule, 
 def test_the_error_lists_every_violation_with_path_rule_type_value_and_fix(bad):
     message = str(bad)
     assert message.startswith(f"arm64 guard: {len(bad.violations)} violation(s)")
-    assert len(bad.violations) >= 14
+    assert len(bad.violations) >= 18
     line = next(line for line in message.splitlines() if "Bad/PlainL2/" in line)
     assert (
         "GG-LAMBDA" in line
@@ -206,6 +222,13 @@ def test_guard_refuses_a_scope_that_is_not_an_app_or_stage():
         guard(cdk.Stack(app, "S"))
 
 
+def test_python_app_exits_non_zero_with_the_list_and_no_traceback(tmp_path):
+    result = run([sys.executable, "tests/fixtures/apps/stage_violation.py"], env={"CDK_OUTDIR": str(tmp_path)})
+    assert result.returncode == 1
+    assert "GG-LAMBDA  Nested/Inner/X86Function/Resource" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_cdk_synth_exits_non_zero_for_a_violation_inside_a_stage(tmp_path):
     result = run(
         [
@@ -220,3 +243,20 @@ def test_cdk_synth_exits_non_zero_for_a_violation_inside_a_stage(tmp_path):
     )
     assert result.returncode != 0
     assert "GG-LAMBDA  Nested/Inner/X86Function/Resource" in result.stdout + result.stderr
+
+
+def test_remediation_also_runs_when_cdk_itself_starts_the_synth(tmp_path):
+    """Template.from_stack and CDK Pipelines' add_stage synthesize from the Node side, not via app.synth()."""
+    from aws_cdk.assertions import Template
+
+    app = cdk.App(outdir=str(tmp_path))
+    guard(app)
+    stage = GuardedStage(app, "Early")
+    inner = cdk.Stack(stage, "Inner")
+    s3.Bucket(inner, "Bucket", auto_delete_objects=True, removal_policy=cdk.RemovalPolicy.DESTROY)
+    stage.synth()  # what pipelines.add_stage does
+    stack = cdk.Stack(app, "Top")
+    s3.Bucket(stack, "Bucket", auto_delete_objects=True, removal_policy=cdk.RemovalPolicy.DESTROY)
+    for template in (Template.from_stack(stack), Template.from_stack(inner)):
+        functions = template.find_resources("AWS::Lambda::Function")
+        assert [f["Properties"]["Architectures"] for f in functions.values()] == [["arm64"]]

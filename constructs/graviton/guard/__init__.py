@@ -2,8 +2,9 @@
 
 - The checks run as a CDK policy-validation plugin on the final templates and asset manifests of the whole
   cloud assembly (nested Stages and NestedStacks included), after raw overrides.
-- Remediation switches CDK's own functions to arm64 in each guarded scope (an aspect: it does not cross
-  Stage boundaries, so every Stage calls `guard(self)`; `GuardedStage` does that in its constructor).
+- Remediation switches CDK's own functions to arm64 in each guarded scope, once per synth of that scope
+  (CDK synthesizes a nested Stage on its own, so every Stage calls `guard(self)`; `GuardedStage` does that
+  in its constructor, before CDK Pipelines synthesizes it in `add_stage`).
 - Violations are `fatal`, which CDK never lets an acknowledgement suppress, and `app.synth()` raises
   `GuardViolationError` whatever mode the app runs in (CDK's CLI mode alone would only report them).
 """
@@ -17,8 +18,6 @@ from pathlib import Path
 import jsii
 from aws_cdk import (
     App,
-    AspectPriority,
-    Aspects,
     CfnResource,
     IPolicyValidationPluginBeta1,
     PolicyValidationPluginReportBeta1,
@@ -28,6 +27,7 @@ from aws_cdk import (
     Stage,
     Validations,
 )
+from aws_cdk.aws_ecr_assets import DockerImageAsset
 
 from constructs import Construct, IConstruct
 from graviton.guard.assembly import read_stack
@@ -126,12 +126,15 @@ def _stacks(scope: IConstruct):
 
 
 def _construct_paths(stack: Stack) -> dict[str, str]:
-    """Logical id -> construct path for a stack and its NestedStacks (in-process apps write no path metadata)."""
-    return {
-        Stack.of(resource).resolve(resource.logical_id): resource.node.path
-        for resource in stack.node.find_all()
-        if isinstance(resource, CfnResource)
-    }
+    """Logical id or asset hash -> construct path in a stack and its NestedStacks (in-process apps write no
+    path metadata)."""
+    paths = {}
+    for node in stack.node.find_all():
+        if isinstance(node, CfnResource):
+            paths[Stack.of(node).resolve(node.logical_id)] = node.node.path
+        elif isinstance(node, DockerImageAsset):
+            paths[node.asset_hash] = node.node.path
+    return paths
 
 
 def guard(scope: Construct) -> None:
@@ -143,7 +146,7 @@ def guard(scope: Construct) -> None:
     if not isinstance(scope, Stage):
         raise TypeError(f"guard(scope): scope must be an App or a Stage, not {type(scope).__name__}")
     if not is_guarded(scope):
-        Aspects.of(scope).add(RemediateCdkFunctions(), priority=AspectPriority.MUTATING)
+        scope.node.add_validation(RemediateCdkFunctions(scope))
         setattr(scope, _GUARDED, True)
     root = scope.node.root
     if isinstance(root, App) and not getattr(root, _PLUGIN, None):

@@ -66,7 +66,10 @@ def resources_of(template: dict[str, Any], paths: dict[str, str] | None = None) 
 
 
 def read_stack(template_path: Path, name: str | None = None, paths: dict[str, str] | None = None) -> StackContent:
-    """A synthesized stack: its template, its nested stacks' templates and its Docker image assets."""
+    """A synthesized stack: its template, its nested stacks' templates and its Docker image assets.
+
+    `paths` maps logical ids and asset hashes to construct paths, for templates without path metadata.
+    """
     assembly_dir = template_path.parent
     stack = StackContent(name or template_path.name.removesuffix(".template.json"), template_path)
     stack.resources = resources_of(load_template(template_path), paths)
@@ -87,7 +90,7 @@ def read_stack(template_path: Path, name: str | None = None, paths: dict[str, st
                 asset_hash=asset_hash,
                 platform=source.get("platform"),
                 dockerfile=dockerfile.read_text() if dockerfile and dockerfile.is_file() else None,
-                path=f"{stack.name}/asset {asset_hash[:12]}",
+                path=(paths or {}).get(asset_hash, ""),
             )
         )
     return stack

@@ -1,52 +1,61 @@
 """Switch CDK's own Lambda functions to arm64: their code is plain Node.js/Python and takes no architecture option.
 
 Only these are changed; a user's own x86 function is never touched, it fails the guard instead.
+
+This runs as a validation of the guarded App or Stage, which CDK calls once per synth of that scope, after
+aspects and before templates are written. An aspect would cost a Node-to-Python call per construct; here one
+`find_all()` and Python-side type checks find the few candidates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import jsii
-from aws_cdk import CfnResource, CustomResourceProvider, CustomResourceProviderBase, IAspect
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import CfnResource, CustomResourceProvider, CustomResourceProviderBase, Stack, Stage
 from aws_cdk import custom_resources as cr
 
+from constructs import IValidation
 from graviton.guard.assembly import REMEDIATED_METADATA
 
-LAMBDA_FUNCTION = "AWS::Lambda::Function"
-PROVIDER_FRAMEWORK_IDS = frozenset({"framework-onEvent", "framework-isComplete", "framework-onTimeout"})
-# CDK's reserved construct ids of its singleton functions (derived from fixed UUIDs).
-AWS_CUSTOM_RESOURCE_ID = "AWS679f53fac002430cb0da5b7982bd2287"
-LOG_RETENTION_ID = "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a"
+PROVIDER_FRAMEWORK_IDS = ("framework-onEvent", "framework-isComplete", "framework-onTimeout")
+# CDK's reserved construct ids of its stack-level singleton functions (derived from fixed UUIDs).
+SINGLETONS = {
+    "AWS679f53fac002430cb0da5b7982bd2287": "AwsCustomResource singleton",
+    "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a": "LogRetention",
+}
 
 
-def cdk_function_kind(resource: CfnResource) -> str:
-    """Which of CDK's own functions `resource` is, or "" for anything else (a user's function)."""
-    # One read of the path decides for almost every function; parents are looked at only on a match.
-    *_, parent_id, _own_id = resource.node.path.split("/")
-    if parent_id == AWS_CUSTOM_RESOURCE_ID:
-        return "AwsCustomResource singleton"
-    if parent_id == LOG_RETENTION_ID:
-        return "LogRetention"
-    if parent_id.startswith("Custom::"):
-        parent = resource.node.scope
-        if isinstance(parent, CustomResourceProviderBase) and not isinstance(parent, CustomResourceProvider):
-            return f"CDK {parent_id}"  # core providers: S3 autoDeleteObjects, VPC restrictDefaultSecurityGroup, ...
-    if parent_id in PROVIDER_FRAMEWORK_IDS and isinstance(resource.node.scope.node.scope, cr.Provider):
-        return f"custom resource Provider {parent_id}"
-    return ""
+def cdk_functions(scope: Stage) -> Iterator[tuple[CfnResource, str]]:
+    """(function resource, what it is) for each of CDK's own functions in `scope`, not in nested Stages."""
+    for node in scope.node.find_all():
+        if isinstance(node, cr.Provider):
+            for framework_id in PROVIDER_FRAMEWORK_IDS:
+                function = node.node.try_find_child(framework_id)
+                if function is not None:
+                    yield function.node.default_child, f"custom resource Provider {framework_id}"
+        elif isinstance(node, CustomResourceProviderBase) and not isinstance(node, CustomResourceProvider):
+            # core providers: S3 autoDeleteObjects, VPC restrictDefaultSecurityGroup, ...; a user's own
+            # CustomResourceProvider runs the user's code and is left to fail.
+            yield node.node.find_child("Handler"), f"CDK {node.node.id}"
+        elif isinstance(node, Stack):
+            for singleton_id, kind in SINGLETONS.items():
+                function = node.node.try_find_child(singleton_id)
+                if function is not None:
+                    yield function.node.default_child, kind
 
 
-@jsii.implements(IAspect)
+@jsii.implements(IValidation)
 class RemediateCdkFunctions:
-    """A mutating aspect: sets Architectures [arm64] on CDK's own functions and marks them in Metadata."""
+    """Sets Architectures [arm64] on CDK's own functions in one guarded scope and marks them in Metadata."""
 
-    def visit(self, node) -> None:
-        # Cheap Python-side type checks first: most constructs cost no Node round trip.
-        if not isinstance(node, lambda_.CfnFunction) and not (
-            type(node) is CfnResource and node.cfn_resource_type == LAMBDA_FUNCTION
-        ):
-            return
-        kind = cdk_function_kind(node)
-        if kind:
-            node.add_property_override("Architectures", ["arm64"])
-            node.add_metadata(REMEDIATED_METADATA, kind)
+    def __init__(self, scope: Stage) -> None:
+        self._scope = scope
+
+    def validate(self) -> list[str]:
+        scope_path = self._scope.node.path
+        for resource, kind in cdk_functions(self._scope):
+            if Stage.of(resource).node.path == scope_path:  # a nested Stage has its own guard, or fails
+                resource.add_property_override("Architectures", ["arm64"])
+                resource.add_metadata(REMEDIATED_METADATA, kind)
+        return []

@@ -18,7 +18,8 @@ RULE = Rule(
     explanation="Without a platform, CDK builds an image asset for whatever machine runs Docker; "
     "ecs.ContainerImage.from_asset ignores the task's RuntimePlatform.",
     fix="pass platform=ecr_assets.Platform.LINUX_ARM64 to the asset (DockerImageAsset, "
-    "ContainerImage.from_asset, DockerImageCode.from_image_asset, LinuxArmBuildImage.from_asset)",
+    "ContainerImage.from_asset, DockerImageCode.from_image_asset); for a CodeBuild image, build a "
+    "DockerImageAsset with it and use LinuxArmBuildImage.from_ecr_repository",
     applies_to=(ASSET,),
     check=check,
 )
