@@ -132,7 +132,7 @@ def bad(tmp_path_factory):
         stack, "ImageFunction", code=lambda_.DockerImageCode.from_image_asset(str(FIXTURES / "docker" / "lambda"))
     )
     build_image = codebuild.LinuxBuildImage.from_asset(
-        stack, "BuildImage", directory=str(FIXTURES / "docker" / "build")
+        stack, "BuildImage", directory=str(FIXTURES / "docker" / "codebuild-image")
     )
     codebuild.Project(
         stack,
