@@ -24,7 +24,14 @@ from pydantic import (
     model_validator,
 )
 
-from graviton.constants import DOCKER_ROOT, ENVIRONMENT_NAMES
+from graviton.constants import (
+    BUILD_TIMEOUT_MINUTES,
+    DEFAULT_MAX_IMAGE_COUNT,
+    DOCKER_ROOT,
+    ENVIRONMENT_NAMES,
+    PLATFORM,
+    PLATFORM_ARGS,
+)
 
 EnvironmentName = Literal["dev", "test", "prod"]
 ServiceTarget = Literal["lambda"]
@@ -33,6 +40,7 @@ ServiceTarget = Literal["lambda"]
 _OWN_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
+_BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ConfigError(ValueError):
@@ -61,6 +69,12 @@ class EnvironmentConfig(_Settings):
     region: StrictStr | None = Field(None, description="AWS region; required with account")
     lambda_memory_mb: StrictInt = Field(512, ge=128, le=10240, description="memory of each Lambda, MB")
     lambda_timeout_seconds: StrictInt = Field(10, ge=1, le=900, description="timeout of each Lambda")
+    image_build_timeout_minutes: StrictInt = Field(
+        30, ge=BUILD_TIMEOUT_MINUTES[0], le=BUILD_TIMEOUT_MINUTES[1], description="longest wait for one image build"
+    )
+    max_image_count: StrictInt = Field(
+        DEFAULT_MAX_IMAGE_COUNT, ge=1, le=1000, description="images kept per repository; older ones expire"
+    )
 
     @field_validator("account")
     @classmethod
@@ -90,6 +104,7 @@ class ServiceConfig(_Settings):
     folder: StrictStr = Field(description="folder under docker/ holding the Dockerfile and code")
     dockerfile: StrictStr = Field("Dockerfile", description="Dockerfile name inside the folder")
     targets: list[ServiceTarget] = Field(min_length=1, description="where the image runs")
+    build_args: dict[StrictStr, StrictStr] = Field({}, description="docker build --build-arg values")
 
     @field_validator("name")
     @classmethod
@@ -105,6 +120,18 @@ class ServiceConfig(_Settings):
             raise ValueError(f"must name an existing folder directly under {DOCKER_ROOT}/")
         return value
 
+    @field_validator("build_args")
+    @classmethod
+    def _build_args(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, arg in value.items():
+            if name in PLATFORM_ARGS:
+                raise ValueError(f"'{name}' is set by the build from the platform ({PLATFORM}); remove it")
+            if not _BUILD_ARG.match(name):
+                raise ValueError(f"'{name}' is not a build argument name (letters, digits, '_')")
+            if "\n" in arg:
+                raise ValueError(f"the value of '{name}' must be one line")
+        return value
+
     @model_validator(mode="after")
     def _dockerfile_exists(self, info: ValidationInfo) -> ServiceConfig:
         if "/" in self.dockerfile or not (_docker_root(info) / self.folder / self.dockerfile).is_file():
@@ -117,6 +144,11 @@ class ServiceConfig(_Settings):
     def construct_id(self) -> str:
         """`web-api` -> `WebApi`, the prefix of the service's construct ids."""
         return "".join(part.capitalize() for part in self.name.split("-"))
+
+    @property
+    def build_construct_id(self) -> str:
+        """The service's ArmImageBuild id; also its prefix in the build-sources bucket."""
+        return f"{self.construct_id}Build"
 
     @property
     def source_dir(self) -> str:

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from graviton.constants import DEFAULT_LAMBDA_MEMORY_MB, DEFAULT_LAMBDA_TIMEOUT, LAMBDA_ARCHITECTURE
+from graviton.image_build import ArmImageBuild
 
 
 class ArmImageFunction(Construct):
-    """A `DockerImageFunction` on arm64 that runs an image from one of the project's ECR repositories.
+    """A `DockerImageFunction` on arm64 that runs the image an ArmImageBuild pushed to the project's ECR repository.
 
-    There is no architecture parameter: the function is arm64 and nothing else.
+    There is no architecture parameter: the function is arm64 and nothing else. It refers to the image by its
+    content-addressed tag and is created or updated only after the build has pushed that tag.
 
-    :param repository: the ECR repository that holds the image.
-    :param tag: the image tag (or ``sha256:`` digest) to run.
+    :param image: the ArmImageBuild whose image the function runs.
     :param memory_mb: memory in MB (default: 512).
     :param timeout: the longest one invocation may take (default: 10 seconds).
     :param environment: environment variables for the function (default: none).
@@ -30,8 +30,7 @@ class ArmImageFunction(Construct):
         scope: Construct,
         id: str,
         *,
-        repository: ecr.IRepository,
-        tag: str,
+        image: ArmImageBuild,
         memory_mb: int = DEFAULT_LAMBDA_MEMORY_MB,
         timeout: Duration = DEFAULT_LAMBDA_TIMEOUT,
         environment: dict[str, str] | None = None,
@@ -45,7 +44,7 @@ class ArmImageFunction(Construct):
         self.function = lambda_.DockerImageFunction(
             self,
             "Function",
-            code=lambda_.DockerImageCode.from_ecr(repository, tag_or_digest=tag),
+            code=lambda_.DockerImageCode.from_ecr(image.repository, tag_or_digest=image.image_tag),
             architecture=LAMBDA_ARCHITECTURE,
             memory_size=memory_mb,
             timeout=timeout,
@@ -53,3 +52,4 @@ class ArmImageFunction(Construct):
             role=self.role,
             log_group=self.log_group,
         )
+        self.function.node.add_dependency(image.image)

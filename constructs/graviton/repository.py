@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+import jsii
+from aws_cdk import Duration, IStableListProducer, Lazy, RemovalPolicy
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
 
-from constructs import Construct
+from constructs import Construct, IValidation
+from graviton.constants import DEFAULT_MAX_IMAGE_COUNT, UNTAGGED_IMAGE_DAYS
+
+# Every action that writes an image; denied to all but the registered build roles.
+PUSH_ACTIONS = ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload")
 
 
 class ImageRepository(Construct):
-    """An ECR repository with scan on push, immutable tags and encryption.
+    """An ECR repository that only its arm64 builds can push to.
+
+    Scan on push, immutable tags, AES-256 encryption, lifecycle rules, and a repository policy that denies
+    every push action to every principal except the roles given to `allow_push_from` (the ArmImageBuild
+    roles). With no such role, nobody can push: synth refuses that repository.
 
     :param repository_name: the repository's name, `<project>-<environment>-<service>`.
+    :param max_image_count: how many images to keep; older ones expire (default: 20).
     :param retain: keep the repository and its images when the stack is deleted (default: False,
         the repository is emptied and removed).
     """
 
-    def __init__(self, scope: Construct, id: str, *, repository_name: str, retain: bool = False) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        repository_name: str,
+        max_image_count: int = DEFAULT_MAX_IMAGE_COUNT,
+        retain: bool = False,
+    ) -> None:
         super().__init__(scope, id)
+        if max_image_count < 1:
+            raise ValueError(f"ImageRepository: max_image_count must be 1 or more, not {max_image_count}")
+        self._pushers: list[iam.IRole] = []
         self.repository = ecr.Repository(
             self,
             "Repository",
@@ -28,4 +50,61 @@ class ImageRepository(Construct):
             encryption=ecr.RepositoryEncryption.AES_256,
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
             empty_on_delete=not retain,
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    rule_priority=1,
+                    description=f"untagged images (failed pushes) expire after {UNTAGGED_IMAGE_DAYS} days",
+                    tag_status=ecr.TagStatus.UNTAGGED,
+                    max_image_age=Duration.days(UNTAGGED_IMAGE_DAYS),
+                ),
+                ecr.LifecycleRule(
+                    rule_priority=2,
+                    description=f"keep the last {max_image_count} images",
+                    tag_status=ecr.TagStatus.ANY,
+                    max_image_count=max_image_count,
+                ),
+            ],
         )
+        self.repository.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyTheArm64BuildPushes",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=list(PUSH_ACTIONS),
+                conditions={
+                    "ArnNotEquals": {
+                        "aws:PrincipalArn": Lazy.list(_PusherArns(self._pushers))
+                    }
+                },
+            )
+        )
+        self.node.add_validation(_HasPusher(self))
+
+    def allow_push_from(self, role: iam.IRole) -> None:
+        """Let `role` (an ArmImageBuild's) push: it gets pull and push rights, and the policy's exception."""
+        self.repository.grant_pull_push(role)
+        self._pushers.append(role)
+
+
+@jsii.implements(IStableListProducer)
+class _PusherArns:
+    """The pushers' ARNs, read when the template is written, after every build has registered."""
+
+    def __init__(self, pushers: list[iam.IRole]) -> None:
+        self._pushers = pushers
+
+    def produce(self) -> list[str]:
+        return [role.role_arn for role in self._pushers]
+
+
+@jsii.implements(IValidation)
+class _HasPusher:
+    """A repository no build may push to would stay empty: say so at synth."""
+
+    def __init__(self, repository: ImageRepository) -> None:
+        self._repository = repository
+
+    def validate(self) -> list[str]:
+        if self._repository._pushers:
+            return []
+        return [f"ImageRepository {self._repository.node.path}: no build may push to it; pass it to an ArmImageBuild"]

@@ -1,0 +1,153 @@
+"""What ArmImageBuild, its custom-resource handler and `docker-push` agree on, in one module.
+
+This file ships inside the handler's Lambda asset, so it imports only the standard library and botocore.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+# Attributes the custom resource returns (`build.image.get_att_string(ATTR_IMAGE_DIGEST)`).
+ATTR_IMAGE_URI = "ImageUri"
+ATTR_IMAGE_DIGEST = "ImageDigest"
+ATTR_BUILD_ID = "BuildId"
+# The variable the buildspec exports with the pushed manifest's digest.
+DIGEST_VARIABLE = "IMAGE_DIGEST"
+DEFAULT_TIMEOUT_SECONDS = 30 * 60
+
+FAILED_STATUSES = frozenset({"FAILED", "FAULT", "STOPPED", "TIMED_OUT"})
+# Throttling, and what IAM returns while a just-created role is still propagating.
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "AccountLimitExceededException"}
+)
+PROPAGATION_CODES = frozenset({"AccessDeniedException", "InvalidInputException"})
+
+
+class BuildFailedError(RuntimeError):
+    """The image build did not produce an image; the message names the build and links its logs."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageBuildProperties:
+    """The custom resource's properties. CloudFormation passes every value as a string.
+
+    :param project_name: the ARM CodeBuild project that builds the image.
+    :param repository_name: the ECR repository the build pushes to.
+    :param repository_uri: that repository's URI, `<account>.dkr.ecr.<region>.amazonaws.com/<name>`.
+    :param image_tag: the content-addressed tag (hash of context, Dockerfile, build args and platform).
+    :param source_location: `<bucket>/<key>` of the zipped build context.
+    :param timeout_seconds: how long to wait for the build before stopping it (default: 30 minutes).
+    """
+
+    project_name: str
+    repository_name: str
+    repository_uri: str
+    image_tag: str
+    source_location: str
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+
+    def to_cfn(self) -> dict[str, Any]:
+        return {_cfn_key(field.name): getattr(self, field.name) for field in fields(self)}
+
+    @classmethod
+    def from_cfn(cls, properties: Mapping[str, Any]) -> ImageBuildProperties:
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            key = _cfn_key(field.name)
+            if key in properties:
+                values[field.name] = int(properties[key]) if field.type == "int" else str(properties[key])
+        missing = [_cfn_key(f.name) for f in fields(cls) if f.name not in values and f.name != "timeout_seconds"]
+        if missing:
+            raise ValueError(f"custom resource property '{missing[0]}' is missing")
+        return cls(**values)
+
+    @property
+    def physical_id(self) -> str:
+        """A new tag is a new image: CloudFormation then sees a replacement, never an in-place change."""
+        return f"{self.repository_name}:{self.image_tag}"
+
+    def image_uri(self, digest: str) -> str:
+        return f"{self.repository_uri}@{digest}"
+
+
+def _cfn_key(name: str) -> str:
+    """`image_tag` -> `ImageTag`."""
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def start_build_request(props: ImageBuildProperties, *, dockerfile: str | None = None) -> dict[str, Any]:
+    """StartBuild arguments for one tag from one source zip; the platform stays the project's own."""
+    variables = [{"name": "IMAGE_TAG", "value": props.image_tag, "type": "PLAINTEXT"}]
+    if dockerfile:
+        variables.append({"name": "DOCKERFILE", "value": dockerfile, "type": "PLAINTEXT"})
+    return {
+        "projectName": props.project_name,
+        "sourceTypeOverride": "S3",
+        "sourceLocationOverride": props.source_location,
+        "environmentVariablesOverride": variables,
+        "timeoutInMinutesOverride": max(5, -(-props.timeout_seconds // 60)),
+    }
+
+
+def existing_digest(ecr: Any, props: ImageBuildProperties) -> str | None:
+    """The digest of the image already pushed under the tag, or None (build avoidance)."""
+    try:
+        response = ecr.describe_images(repositoryName=props.repository_name, imageIds=[{"imageTag": props.image_tag}])
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ImageNotFoundException":
+            return None
+        raise
+    details = response.get("imageDetails", [])
+    return details[0]["imageDigest"] if details else None
+
+
+def pushed_digest(build: Mapping[str, Any]) -> str | None:
+    """The digest the buildspec exported, as CodeBuild reports it."""
+    for variable in build.get("exportedEnvironmentVariables", []):
+        if variable.get("name") == DIGEST_VARIABLE and variable.get("value", "").startswith("sha256:"):
+            return variable["value"]
+    return None
+
+
+def failure_message(build: Mapping[str, Any]) -> str:
+    """`image build <id> FAILED in phase BUILD: <reason>; logs: <link>`, one line."""
+    status = build.get("buildStatus", "UNKNOWN")
+    failed = [p for p in build.get("phases", []) if p.get("phaseStatus") in FAILED_STATUSES]
+    where = f" in phase {failed[0]['phaseType']}" if failed else ""
+    reasons = [c.get("message", "") for p in failed for c in p.get("contexts", []) if c.get("message")]
+    reason = f": {reasons[0]}" if reasons else ""
+    return f"image build {build.get('id', '?')} {status}{where}{reason}; logs: {logs_link(build)}"
+
+
+def logs_link(build: Mapping[str, Any]) -> str:
+    return build.get("logs", {}).get("deepLink") or "(no logs yet)"
+
+
+T = TypeVar("T")
+
+
+def with_retry(
+    call: Callable[[], T],
+    *,
+    attempts: int = 6,
+    base_delay: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Retry throttling and IAM propagation errors with exponential backoff (2, 4, 8, ... seconds)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except ClientError as err:
+            error = err.response["Error"]
+            transient = error["Code"] in THROTTLING_CODES or (
+                error["Code"] in PROPAGATION_CODES and "not authorized" in error.get("Message", "").lower()
+            )
+            if not transient or attempt == attempts:
+                raise
+            sleep(base_delay * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,59 @@
+"""A service's build context: which files it holds, its content-addressed tag, and its zip."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from aws_cdk import DockerIgnoreStrategy, FileSystem, IgnoreMode
+
+from graviton.constants import PLATFORM
+
+
+def dockerignore_patterns(source_dir: Path) -> list[str]:
+    """The folder's .dockerignore patterns, so the uploaded context matches what `docker build` sends."""
+    ignore_file = source_dir / ".dockerignore"
+    if not ignore_file.is_file():
+        return []
+    lines = (line.strip() for line in ignore_file.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def image_tag(source_dir: Path, *, dockerfile: str, build_args: Mapping[str, str] | None = None) -> str:
+    """sha256 of the context (CDK's own fingerprint, .dockerignore applied), Dockerfile, build args, platform.
+
+    Unchanged inputs give the same tag on any machine; any change gives a new one.
+    """
+    context = FileSystem.fingerprint(
+        str(source_dir), exclude=dockerignore_patterns(source_dir), ignore_mode=IgnoreMode.DOCKER
+    )
+    parts = {
+        "context": context,
+        "dockerfile": dockerfile,
+        # The Dockerfile counts even when .dockerignore leaves it out of the context.
+        "dockerfile_sha256": hashlib.sha256((source_dir / dockerfile).read_bytes()).hexdigest(),
+        "build_args": dict(sorted((build_args or {}).items())),
+        "platform": PLATFORM,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def context_files(source_dir: Path) -> Iterator[Path]:
+    """Files `docker build` would send, decided by CDK's own .dockerignore matcher."""
+    root = source_dir.resolve()
+    ignore = DockerIgnoreStrategy(str(root), dockerignore_patterns(root))
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not ignore.ignores(str(path)):
+            yield path
+
+
+def zip_context(source_dir: Path, target: Path) -> Path:
+    """Zip the build context the way the CDK file asset does, for `docker-push`'s upload."""
+    root = source_dir.resolve()
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in context_files(root):
+            archive.write(path, path.relative_to(root).as_posix())
+    return target
