@@ -10,9 +10,11 @@ from graviton import summary
 def test_summary_lists_every_stack_as_arm64(synthesized, capsys):
     assert summary.main([str(synthesized.outdir)]) == 0
     out = capsys.readouterr().out
-    for name in ("DevStack", "TestStack", "ProdStack"):
-        line = next(line for line in out.splitlines() if line.startswith(name))
-        assert line.split()[-3:] == ["1/1", "1/1", "yes"]
+    for environment, stack in synthesized.stacks.items():
+        functions = len(synthesized.template(environment).find_resources("AWS::Lambda::Function"))
+        builds = len(synthesized.template(environment).find_resources("AWS::CodeBuild::Project"))
+        line = next(line for line in out.splitlines() if line.startswith(stack.stack_name))
+        assert line.split()[-3:] == [f"{functions}/{functions}", f"{builds}/{builds}", "yes"]
 
 
 def write_assembly(tmp_path, resources: dict) -> None:

@@ -17,7 +17,7 @@ PUSH_ACTIONS = ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart"
 class ImageRepository(Construct):
     """An ECR repository that only its arm64 builds can push to.
 
-    Scan on push, immutable tags, AES-256 encryption, lifecycle rules, and a repository policy that denies
+    Scan on push, immutable tags, KMS encryption (the aws/ecr key), lifecycle rules, and a repository policy that denies
     every push action to every principal except the roles given to `allow_push_from` (the ArmImageBuild
     roles). With no such role, nobody can push: synth refuses that repository.
 
@@ -47,7 +47,8 @@ class ImageRepository(Construct):
             image_scan_on_push=True,
             # A tag names one build of one source tree: it must never move to other bits.
             image_tag_mutability=ecr.TagMutability.IMMUTABLE,
-            encryption=ecr.RepositoryEncryption.AES_256,
+            # KMS with the AWS-managed aws/ecr key: explicit in the template, nothing to grant for pulls.
+            encryption=ecr.RepositoryEncryption.KMS,
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
             empty_on_delete=not retain,
             lifecycle_rules=[
@@ -71,11 +72,7 @@ class ImageRepository(Construct):
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=list(PUSH_ACTIONS),
-                conditions={
-                    "ArnNotEquals": {
-                        "aws:PrincipalArn": Lazy.list(_PusherArns(self._pushers))
-                    }
-                },
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": Lazy.list(_PusherArns(self._pushers))}},
             )
         )
         self.node.add_validation(_HasPusher(self))

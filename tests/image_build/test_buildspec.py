@@ -331,7 +331,7 @@ def test_native_arm64_build_is_checked_pushed_and_reports_the_pushed_digest(fake
     assert result.calls_to("docker", "login") == [["login", "--username", "AWS", "--password-stdin", registry]]
     [build] = result.calls_to("docker", "buildx", "build")
     assert build[build.index("--platform") + 1] == "linux/arm64"
-    assert {"--provenance=false", "--sbom=false"} <= set(build)
+    assert {"--provenance=false", "--sbom=false", "--load"} <= set(build)
     assert build[build.index("-f") + 1] == DOCKERFILE
     assert build[build.index("-t") + 1] == IMAGE
     build_args = [build[i + 1] for i, arg in enumerate(build) if arg == "--build-arg"]
@@ -357,19 +357,18 @@ def test_an_x86_host_is_refused_before_anything_is_built(fakes: Fakes) -> None:
 @pytest.mark.parametrize(
     ("handler", "content"),
     [
-        ("qemu-x86_64", "enabled\ninterpreter /usr/bin/qemu-x86_64\nflags: F\noffset 0\nmagic 7f454c46020101\n"),
-        (
-            "x86_64-emulator",
-            "enabled\ninterpreter /usr/bin/qemu-aarch64-static\nflags: OCF\noffset 0\nmagic 7f454c46\n",
-        ),
+        pytest.param("qemu-x86_64", "enabled\ninterpreter /usr/libexec/x86_64\nflags: F\n", id="named-qemu"),
+        pytest.param("x86_64", "enabled\ninterpreter /usr/bin/qemu-aarch64-static\nflags: OCF\n", id="runs-qemu"),
+        pytest.param("FEX-x86_64", "enabled\ninterpreter /usr/bin/FEXInterpreter\nflags: POCF\n", id="fex"),
+        pytest.param("x86", "enabled\ninterpreter /usr/local/bin/box64\nflags: \n", id="box64"),
     ],
 )
-def test_a_registered_qemu_handler_is_refused_by_name(fakes: Fakes, handler: str, content: str) -> None:
+def test_a_registered_emulator_handler_is_refused_by_name(fakes: Fakes, handler: str, content: str) -> None:
     fakes.binfmt_handlers = {handler: content}
     result = run_buildspec(fakes)
 
     assert result.phases["pre_build"] == "FAILED"
-    assert f"QEMU binfmt handler {handler} is registered" in result.output["pre_build"]
+    assert f"emulator binfmt handler {handler} is registered" in result.output["pre_build"]
     assert_nothing_built_or_pushed(result)
 
 

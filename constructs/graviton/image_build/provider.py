@@ -82,7 +82,9 @@ class ImageBuildProvider(Construct):
 
     def _acknowledge_framework_findings(self, handlers) -> None:
         """Findings on CDK's Provider framework, which takes no option that would avoid them."""
-        framework = [self.provider.node.find_child(f"framework-{name}") for name in ("onEvent", "isComplete", "onTimeout")]
+        framework = [
+            self.provider.node.find_child(f"framework-{name}") for name in ("onEvent", "isComplete", "onTimeout")
+        ]
         for function in [*handlers, *framework[1:]]:
             acknowledge(
                 self.provider,

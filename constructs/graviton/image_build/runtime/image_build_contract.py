@@ -23,7 +23,13 @@ DEFAULT_TIMEOUT_SECONDS = 30 * 60
 FAILED_STATUSES = frozenset({"FAILED", "FAULT", "STOPPED", "TIMED_OUT"})
 # Throttling, and what IAM returns while a just-created role is still propagating.
 THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "AccountLimitExceededException"}
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "AccountLimitExceededException",
+    }
 )
 PROPAGATION_CODES = frozenset({"AccessDeniedException", "InvalidInputException"})
 
@@ -136,7 +142,7 @@ def with_retry(
     *,
     attempts: int = 6,
     base_delay: float = 2.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
     """Retry throttling and IAM propagation errors with exponential backoff (2, 4, 8, ... seconds)."""
     for attempt in range(1, attempts + 1):
@@ -149,5 +155,5 @@ def with_retry(
             )
             if not transient or attempt == attempts:
                 raise
-            sleep(base_delay * 2 ** (attempt - 1))
+            (sleep or time.sleep)(base_delay * 2 ** (attempt - 1))
     raise AssertionError("unreachable")  # pragma: no cover

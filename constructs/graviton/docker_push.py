@@ -1,0 +1,299 @@
+"""`python -m graviton.docker_push ENV SERVICE [DOCKERFILE]`: build a service's current sources on ENV's ARM CodeBuild.
+
+Nothing is built on this machine and the platform is the project's own (linux/arm64): the build context is zipped,
+uploaded to the environment's build-sources bucket and built by the service's CodeBuild project, which pushes
+`<repository>:<content tag>`. When that tag is already in the repository nothing is built.
+
+Prints `image:` and `digest:` and exits 0 when the image exists, 1 when the build fails or times out (it is then
+stopped), 2 when an argument, cdk.json, the credentials or the deployed stack do not allow a build (one line on
+stderr, starting `docker-push: `).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from graviton.config import AppConfig, ConfigError, EnvironmentConfig, ServiceConfig, load_config
+from graviton.constants import (
+    DOCKER_ROOT,
+    OUTPUT_BUILD_PROJECT,
+    OUTPUT_REPOSITORY_URI,
+    OUTPUT_SOURCES_BUCKET,
+    output_key,
+    stack_name,
+)
+from graviton.image_build.runtime.image_build_contract import (
+    FAILED_STATUSES,
+    BuildFailedError,
+    ImageBuildProperties,
+    existing_digest,
+    failure_message,
+    logs_link,
+    pushed_digest,
+    start_build_request,
+    with_retry,
+)
+from graviton.image_build.source import image_tag, zip_context
+
+# The repository root: cdk.json and docker/ live there, wherever the command is started from.
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_POLL_SECONDS = 10.0
+# Connection errors and 5xx are botocore's to retry; throttling is with_retry's.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3})
+
+
+class Refusal(Exception):
+    """What stops the command before a build: one line that names the bad value and what is allowed (exit 2)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one `<prefix>: ...` line and exit 2, like every other refusal."""
+
+    def __init__(self, *args: Any, refusal_prefix: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refusal_prefix = refusal_prefix
+
+    def error(self, message: str) -> NoReturn:
+        usage = " ".join(self.format_usage().split()).removeprefix("usage: ")
+        self.exit(2, f"{self.refusal_prefix}: {message}; usage: {usage}\n")
+
+
+def read_config(root: Path) -> AppConfig:
+    """The app's settings from `<root>/cdk.json`, validated as `cdk synth` validates them."""
+    try:
+        context = json.loads((root / "cdk.json").read_text()).get("context", {})
+    except (OSError, json.JSONDecodeError) as err:
+        raise Refusal(f"cannot read {root / 'cdk.json'} ({type(err).__name__}: {err})") from None
+    try:
+        return load_config(context, root=root)
+    except ConfigError as err:
+        raise Refusal(str(err)) from None
+
+
+def find_service(config: AppConfig, name: str) -> ServiceConfig:
+    for service in config.services:
+        if service.name == name:
+            return service
+    configured = ", ".join(service.name for service in config.services)
+    raise Refusal(f"service '{name}' is not configured in cdk.json; configured: {configured}")
+
+
+def checked_dockerfile(root: Path, service: ServiceConfig, dockerfile: str | None) -> str:
+    """The Dockerfile's name inside the service folder: the service's own unless one is given."""
+    name = dockerfile or service.dockerfile
+    folder = root / service.source_dir
+    if "/" in name or name in {".", ".."} or not (folder / name).is_file():
+        found = sorted(p.name for p in folder.iterdir() if p.is_file() and "dockerfile" in p.name.lower())
+        raise Refusal(
+            f"dockerfile '{name}' does not exist in {DOCKER_ROOT}/{service.folder}/;"
+            f" available: {', '.join(found) or 'none'}"
+        )
+    return name
+
+
+def required_outputs(service: ServiceConfig) -> dict[str, str]:
+    """What docker-push needs -> the stack output that holds it."""
+    return {
+        "bucket": OUTPUT_SOURCES_BUCKET,
+        "project": output_key(service.construct_id, OUTPUT_BUILD_PROJECT),
+        "repository_uri": output_key(service.construct_id, OUTPUT_REPOSITORY_URI),
+    }
+
+
+def stack_outputs(cloudformation: Any, environment: str, service: ServiceConfig) -> dict[str, str]:
+    """The deployed stack's values for `service`; refused when the stack or an output is missing."""
+    stack = stack_name(environment)
+    try:
+        [found] = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as err:
+        if "does not exist" not in err.response["Error"].get("Message", ""):
+            raise
+        raise Refusal(f"stack {stack} is not deployed; run make deploy ENV={environment} first") from None
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in found.get("Outputs", [])}
+    values = {}
+    for what, key in required_outputs(service).items():
+        if not outputs.get(key):
+            raise Refusal(
+                f"stack {stack} ({found['StackStatus']}) has no output '{key}' for service '{service.name}';"
+                f" run make deploy ENV={environment} first"
+            )
+        values[what] = outputs[key]
+    return values
+
+
+def connect(environment: str, settings: EnvironmentConfig) -> boto3.Session:
+    """A session in the environment's region, for the environment's account; refused otherwise."""
+    session = boto3.Session(region_name=settings.region)
+    if not session.region_name:
+        raise Refusal(
+            f"no AWS region: environment '{environment}' sets no 'region' in cdk.json and neither"
+            " AWS_REGION, AWS_DEFAULT_REGION nor the profile names one"
+        )
+    try:
+        account = session.client("sts", config=_CLIENT_CONFIG).get_caller_identity()["Account"]
+    except NoCredentialsError:
+        raise Refusal(
+            "no AWS credentials found; set AWS_PROFILE (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY),"
+            " or run aws sso login"
+        ) from None
+    if settings.account and account != settings.account:
+        raise Refusal(
+            f"environment '{environment}' is account {settings.account} (cdk.json) but the credentials are for"
+            f" account {account}; use credentials for {settings.account}"
+        )
+    return session
+
+
+def follow_build(
+    codebuild: Any,
+    ecr: Any,
+    props: ImageBuildProperties,
+    build_id: str,
+    *,
+    poll_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+) -> str:
+    """Poll the build until it ends; return the pushed digest, or raise BuildFailedError (stopping it on timeout)."""
+    started = clock()
+    phase = None
+    while True:
+        sleep(poll_seconds)
+        build = with_retry(lambda: codebuild.batch_get_builds(ids=[build_id]))["builds"][0]
+        elapsed = clock() - started
+        if build.get("currentPhase") != phase:
+            phase = build.get("currentPhase")
+            progress(f"[{int(elapsed)}s] {phase}")
+        status = build["buildStatus"]
+        if status == "SUCCEEDED":
+            digest = pushed_digest(build) or with_retry(lambda: existing_digest(ecr, props))
+            if not digest:
+                raise BuildFailedError(f"image build {build_id} succeeded but pushed no {props.physical_id}")
+            return digest
+        if status in FAILED_STATUSES:
+            raise BuildFailedError(failure_message(build))
+        if elapsed >= props.timeout_seconds:
+            with_retry(lambda: codebuild.stop_build(id=build_id))
+            raise BuildFailedError(
+                f"image build {build_id} still running after {props.timeout_seconds // 60} min; stopped it;"
+                f" logs: {logs_link(build)}"
+            )
+
+
+def push(
+    root: Path,
+    environment: str,
+    settings: EnvironmentConfig,
+    service: ServiceConfig,
+    dockerfile: str,
+    *,
+    poll_seconds: float,
+) -> int:
+    """Build avoidance, upload, build, wait; prints `image:` and `digest:` on success."""
+    session = connect(environment, settings)
+    names = ("cloudformation", "s3", "codebuild", "ecr")
+    clients = {name: session.client(name, config=_CLIENT_CONFIG) for name in names}
+    outputs = stack_outputs(clients["cloudformation"], environment, service)
+    source_dir = root / service.source_dir
+    tag = image_tag(source_dir, dockerfile=dockerfile, build_args=service.build_args)
+    key = f"{service.build_construct_id}/{tag}.zip"  # the build role may read only its own prefix
+    repository_uri = outputs["repository_uri"]
+    props = ImageBuildProperties(
+        project_name=outputs["project"],
+        repository_name=repository_uri.partition("/")[2],  # the name may hold '/', the registry host never does
+        repository_uri=repository_uri,
+        image_tag=tag,
+        source_location=f"{outputs['bucket']}/{key}",
+        timeout_seconds=settings.image_build_timeout_minutes * 60,
+    )
+    digest = with_retry(lambda: existing_digest(clients["ecr"], props))
+    if digest:
+        print(f"docker-push: {repository_uri}:{tag} is already in the repository; nothing to build", file=sys.stderr)
+    else:
+        with tempfile.TemporaryDirectory(prefix="docker-push-") as scratch:
+            archive = zip_context(source_dir, Path(scratch) / f"{tag}.zip")
+            body = archive.read_bytes()
+        with_retry(lambda: clients["s3"].put_object(Bucket=outputs["bucket"], Key=key, Body=body))
+        request = start_build_request(props, dockerfile=dockerfile)
+        build = with_retry(lambda: clients["codebuild"].start_build(**request))["build"]
+        print(f"docker-push: build {build['id']} started for {tag}; logs: {logs_link(build)}", file=sys.stderr)
+        try:
+            digest = follow_build(clients["codebuild"], clients["ecr"], props, build["id"], poll_seconds=poll_seconds)
+        except BuildFailedError as err:
+            print(f"docker-push: {err}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"docker-push: interrupted; build {build['id']} keeps running: {logs_link(build)}", file=sys.stderr)
+            return 130
+    print(f"image: {repository_uri}:{tag}")
+    print(f"digest: {digest}")
+    return 0
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number of seconds above 0")
+    return seconds
+
+
+def _aws_error(err: BotoCoreError | ClientError) -> str:
+    if isinstance(err, ClientError):
+        error = err.response.get("Error", {})
+        text = f"AWS refused {err.operation_name}: {error.get('Code', '?')}: {error.get('Message', '')}"
+    else:
+        text = f"AWS call failed: {err}"
+    return " ".join(text.split())
+
+
+def main(argv: list[str] | None = None, *, root: Path = ROOT) -> int:
+    parser = OneLineParser(
+        prog="python -m graviton.docker_push",
+        description=__doc__.splitlines()[0],
+        refusal_prefix="docker-push",
+    )
+    parser.add_argument("environment", metavar="ENV", help="an environment configured in cdk.json: dev, test or prod")
+    parser.add_argument("service", metavar="SERVICE", help="a service's name from cdk.json")
+    parser.add_argument(
+        "dockerfile", metavar="DOCKERFILE", nargs="?", help="a Dockerfile in docker/<folder>/ (default: the service's)"
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=_positive_seconds,
+        default=DEFAULT_POLL_SECONDS,
+        help=f"how often to ask CodeBuild about the running build (default: {DEFAULT_POLL_SECONDS:g})",
+    )
+    args = parser.parse_args(argv)
+    try:
+        config = read_config(root)
+        settings = config.environment(args.environment)
+        service = find_service(config, args.service)
+        dockerfile = checked_dockerfile(root, service, args.dockerfile)
+        return push(root, args.environment, settings, service, dockerfile, poll_seconds=args.poll_seconds)
+    except (Refusal, ConfigError) as err:
+        print(f"docker-push: {err}", file=sys.stderr)
+    except (BotoCoreError, ClientError) as err:
+        print(f"docker-push: {_aws_error(err)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("docker-push: interrupted before a build started", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

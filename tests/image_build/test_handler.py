@@ -1,0 +1,251 @@
+"""The deploy-time build handler, against botocore's Stubber: every AWS call it makes is scripted here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import image_build_contract as contract
+import image_build_handler as handler
+import pytest
+from botocore.stub import ANY, Stubber
+
+TAG = "a" * 64
+DIGEST = "sha256:" + "b" * 64
+BUILD_ID = "gg-dev-api-build:5d2c6f5e-0000-4000-8000-000000000001"
+LOGS = "https://console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/x"
+PROPS = contract.ImageBuildProperties(
+    project_name="gg-dev-api-build",
+    repository_name="gg-dev-api",
+    repository_uri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/gg-dev-api",
+    image_tag=TAG,
+    source_location="cdk-assets-bucket/" + TAG + ".zip",
+    timeout_seconds=1800,
+)
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "image-build"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:image-build"
+    aws_request_id: str = "request-1"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """Stubbed (codebuild, ecr) clients; the test fails if a scripted call is left unmade."""
+    codebuild = boto3.client("codebuild", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    ecr = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    monkeypatch.setattr(handler, "clients", lambda: (codebuild, ecr))
+    delays: list[float] = []
+    monkeypatch.setattr(contract.time, "sleep", delays.append)
+    with Stubber(codebuild) as cb, Stubber(ecr) as registry:
+        yield cb, registry, delays
+        cb.assert_no_pending_responses()
+        registry.assert_no_pending_responses()
+
+
+def event(request_type: str = "Create", props: contract.ImageBuildProperties = PROPS, **extra) -> dict:
+    cfn = {key: str(value) for key, value in props.to_cfn().items()}  # CloudFormation sends strings
+    return {"RequestType": request_type, "ResourceProperties": {"ServiceToken": "arn:x", **cfn}, **extra}
+
+
+def build(status: str = "IN_PROGRESS", *, started: datetime | None = None, **extra) -> dict:
+    return {
+        "id": BUILD_ID,
+        "buildStatus": status,
+        "startTime": started or datetime.now(UTC),
+        "logs": {"deepLink": LOGS},
+        **extra,
+    }
+
+
+def tag_absent(registry) -> None:
+    registry.add_client_error("describe_images", "ImageNotFoundException", "no such tag")
+
+
+def started(cb, **params) -> None:
+    cb.add_response("start_build", {"build": build()}, {**contract.start_build_request(PROPS), **params})
+
+
+def test_create_starts_the_projects_build_for_the_tag_from_the_uploaded_source(aws):
+    cb, registry, _ = aws
+    tag_absent(registry)
+    cb.add_response(
+        "start_build",
+        {"build": build()},
+        {
+            "projectName": "gg-dev-api-build",
+            "sourceTypeOverride": "S3",
+            "sourceLocationOverride": f"cdk-assets-bucket/{TAG}.zip",
+            # Only the tag is overridden: the platform stays the project's linux/arm64.
+            "environmentVariablesOverride": [{"name": "IMAGE_TAG", "value": TAG, "type": "PLAINTEXT"}],
+            "timeoutInMinutesOverride": 30,
+        },
+    )
+    response = handler.on_event(event(), LambdaContext())
+    assert response == {"PhysicalResourceId": f"gg-dev-api:{TAG}", "Data": {"BuildId": BUILD_ID}}
+
+
+def test_a_tag_already_in_the_repository_starts_no_build(aws):
+    _, registry, _ = aws
+    registry.add_response(
+        "describe_images",
+        {"imageDetails": [{"imageDigest": DIGEST, "imageTags": [TAG]}]},
+        {"repositoryName": "gg-dev-api", "imageIds": [{"imageTag": TAG}]},
+    )
+    response = handler.on_event(event(), LambdaContext())  # no start_build scripted: the Stubber would refuse it
+    assert response["Data"][contract.ATTR_IMAGE_DIGEST] == DIGEST
+    assert response["Data"][contract.ATTR_IMAGE_URI] == f"{PROPS.repository_uri}@{DIGEST}"
+    # The framework then asks is_complete, which answers from the data alone.
+    assert handler.is_complete({**event(), **response}, LambdaContext()) == {"IsComplete": True}
+
+
+def test_a_successful_build_reports_the_digest_it_exported(aws):
+    cb, _, _ = aws
+    exported = [{"name": "IMAGE_DIGEST", "value": DIGEST}]
+    cb.add_response(
+        "batch_get_builds",
+        {"builds": [build("SUCCEEDED", exportedEnvironmentVariables=exported)]},
+        {"ids": [BUILD_ID]},
+    )
+    response = handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext())
+    assert response == {
+        "IsComplete": True,
+        "Data": {"ImageUri": f"{PROPS.repository_uri}@{DIGEST}", "ImageDigest": DIGEST, "BuildId": BUILD_ID},
+    }
+
+
+def test_a_running_build_within_its_timeout_is_polled_again(aws):
+    cb, _, _ = aws
+    cb.add_response("batch_get_builds", {"builds": [build(currentPhase="BUILD")]}, {"ids": [BUILD_ID]})
+    assert handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext()) == {"IsComplete": False}
+
+
+@pytest.mark.parametrize("status", ["FAILED", "FAULT", "STOPPED", "TIMED_OUT"])
+def test_a_failed_build_fails_the_deployment_with_its_id_phase_and_logs(aws, status):
+    cb, _, _ = aws
+    phases = [
+        {"phaseType": "PRE_BUILD", "phaseStatus": "SUCCEEDED"},
+        {"phaseType": "BUILD", "phaseStatus": status, "contexts": [{"message": "COMMAND_EXECUTION_ERROR: exit 1"}]},
+    ]
+    cb.add_response("batch_get_builds", {"builds": [build(status, phases=phases)]}, {"ids": [BUILD_ID]})
+    with pytest.raises(contract.BuildFailedError) as failure:
+        handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext())
+    message = str(failure.value)
+    assert BUILD_ID in message and LOGS in message and f"{status} in phase BUILD" in message
+    assert "COMMAND_EXECUTION_ERROR" in message
+
+
+def test_a_build_past_its_timeout_is_stopped_and_fails_the_deployment(aws):
+    cb, _, _ = aws
+    late = datetime.now(UTC) - timedelta(seconds=PROPS.timeout_seconds + 5)
+    cb.add_response("batch_get_builds", {"builds": [build(started=late)]}, {"ids": [BUILD_ID]})
+    cb.add_response("stop_build", {"build": build("STOPPED")}, {"id": BUILD_ID})
+    with pytest.raises(contract.BuildFailedError, match=r"still running after 30 min; stopped it") as failure:
+        handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext())
+    assert BUILD_ID in str(failure.value) and LOGS in str(failure.value)
+
+
+def test_a_shorter_timeout_from_the_properties_is_honoured(aws):
+    cb, _, _ = aws
+    short = contract.ImageBuildProperties(**{**PROPS.__dict__, "timeout_seconds": 600})
+    cb.add_response(
+        "batch_get_builds",
+        {"builds": [build(started=datetime.now(UTC) - timedelta(seconds=601))]},
+        {"ids": [BUILD_ID]},
+    )
+    cb.add_response("stop_build", {"build": build("STOPPED")}, {"id": BUILD_ID})
+    with pytest.raises(contract.BuildFailedError, match="after 10 min"):
+        handler.is_complete(event(props=short, Data={"BuildId": BUILD_ID}), LambdaContext())
+
+
+def test_throttling_is_retried_with_growing_delays(aws):
+    cb, registry, delays = aws
+    tag_absent(registry)
+    cb.add_client_error("start_build", "ThrottlingException", "Rate exceeded")
+    cb.add_client_error("start_build", "ThrottlingException", "Rate exceeded")
+    started(cb)
+    assert handler.on_event(event(), LambdaContext())["Data"] == {"BuildId": BUILD_ID}
+    assert delays == [2.0, 4.0]
+
+
+def test_a_just_created_role_that_codebuild_cannot_assume_yet_is_retried(aws):
+    cb, registry, delays = aws
+    tag_absent(registry)
+    cb.add_client_error(
+        "start_build",
+        "InvalidInputException",
+        "CodeBuild is not authorized to perform: sts:AssumeRole on arn:aws:iam::123456789012:role/build",
+    )
+    started(cb)
+    assert handler.on_event(event(), LambdaContext())["Data"] == {"BuildId": BUILD_ID}
+    assert delays == [2.0]
+
+
+def test_throttling_that_never_ends_fails_after_the_last_attempt(aws):
+    cb, registry, delays = aws
+    tag_absent(registry)
+    for _ in range(6):
+        cb.add_client_error("start_build", "ThrottlingException", "Rate exceeded")
+    with pytest.raises(Exception, match="ThrottlingException"):
+        handler.on_event(event(), LambdaContext())
+    assert delays == [2.0, 4.0, 8.0, 16.0, 32.0]
+
+
+def test_a_real_error_is_not_retried(aws):
+    cb, registry, delays = aws
+    tag_absent(registry)
+    cb.add_client_error("start_build", "ResourceNotFoundException", "project gg-dev-api-build not found")
+    with pytest.raises(Exception, match="ResourceNotFoundException"):
+        handler.on_event(event(), LambdaContext())
+    assert delays == []
+
+
+def test_delete_touches_nothing(aws):
+    # No response is scripted: any AWS call would fail the test.
+    physical = f"gg-dev-api:{TAG}"
+    assert handler.on_event(event("Delete", PhysicalResourceId=physical), LambdaContext()) == {
+        "PhysicalResourceId": physical
+    }
+    assert handler.is_complete(event("Delete", PhysicalResourceId=physical), LambdaContext()) == {"IsComplete": True}
+
+
+def test_a_new_tag_is_a_new_physical_id_so_cloudformation_replaces_the_image(aws):
+    cb, registry, _ = aws
+    new = contract.ImageBuildProperties(**{**PROPS.__dict__, "image_tag": "c" * 64})
+    tag_absent(registry)
+    cb.add_response("start_build", {"build": build()}, {**contract.start_build_request(new)})
+    update = event("Update", props=new, PhysicalResourceId=PROPS.physical_id)
+    assert handler.on_event(update, LambdaContext())["PhysicalResourceId"] == f"gg-dev-api:{'c' * 64}"
+
+
+def test_properties_read_back_what_the_construct_wrote():
+    cfn = {key: str(value) for key, value in PROPS.to_cfn().items()}
+    assert contract.ImageBuildProperties.from_cfn(cfn) == PROPS
+
+
+def test_a_missing_property_is_named():
+    cfn = {key: str(value) for key, value in PROPS.to_cfn().items() if key != "ProjectName"}
+    with pytest.raises(ValueError, match="'ProjectName' is missing"):
+        contract.ImageBuildProperties.from_cfn(cfn)
+
+
+def test_the_pushed_digest_is_only_a_sha256_the_buildspec_exported():
+    assert (
+        contract.pushed_digest({"exportedEnvironmentVariables": [{"name": "IMAGE_DIGEST", "value": DIGEST}]}) == DIGEST
+    )
+    assert contract.pushed_digest({"exportedEnvironmentVariables": [{"name": "IMAGE_DIGEST", "value": ""}]}) is None
+    assert contract.pushed_digest({}) is None
+
+
+def test_a_successful_build_without_an_exported_digest_reads_it_from_ecr(aws):
+    cb, registry, _ = aws
+    cb.add_response("batch_get_builds", {"builds": [build("SUCCEEDED")]}, {"ids": [BUILD_ID]})
+    registry.add_response(
+        "describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, {"repositoryName": ANY, "imageIds": ANY}
+    )
+    response = handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext())
+    assert response["Data"]["ImageDigest"] == DIGEST

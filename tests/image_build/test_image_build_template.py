@@ -1,0 +1,220 @@
+"""DevStack's image build, property by property: file asset, ARM CodeBuild, custom resource, ECR, Lambda."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+import pytest
+import yaml
+from aws_cdk.assertions import Match
+from support import ROOT, repo_context
+
+from graviton import load_config
+from graviton.constants import POWERTOOLS_VERSION, UNTAGGED_IMAGE_DAYS
+from graviton.image_build.construct import BUILDSPEC
+from graviton.image_build.runtime.image_build_contract import ImageBuildProperties, _cfn_key
+from graviton.repository import PUSH_ACTIONS
+
+
+def one(template, resource_type: str, props: dict | None = None) -> tuple[str, dict]:
+    found = template.find_resources(resource_type, {"Properties": props} if props else None)
+    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
+    return next(iter(found.items()))
+
+
+@pytest.fixture(scope="module")
+def build(dev):
+    return one(dev, "AWS::CodeBuild::Project")
+
+
+@pytest.fixture(scope="module")
+def image(dev):
+    return one(dev, "Custom::ArmImageBuild")
+
+
+@pytest.fixture(scope="module")
+def repository(dev):
+    return one(dev, "AWS::ECR::Repository")
+
+
+@pytest.fixture(scope="module")
+def function(dev):
+    return one(dev, "AWS::Lambda::Function", {"PackageType": "Image"})
+
+
+def variables(build) -> dict[str, str]:
+    return {v["Name"]: v["Value"] for v in build[1]["Properties"]["Environment"]["EnvironmentVariables"]}
+
+
+def test_the_image_is_built_by_the_custom_resource_for_the_builds_project_and_tag(build, image, repository):
+    props = image[1]["Properties"]
+    assert props["ProjectName"] == {"Ref": build[0]}
+    assert props["RepositoryName"] == {"Ref": repository[0]}
+    assert props["ImageTag"] == variables(build)["IMAGE_TAG"]
+    assert len(props["ImageTag"]) == 64
+
+
+def test_the_custom_resource_carries_exactly_the_contracts_properties(image):
+    expected = {_cfn_key(field.name) for field in fields(ImageBuildProperties)}
+    assert set(image[1]["Properties"]) - {"ServiceToken"} == expected
+
+
+def test_the_build_reads_the_context_cdk_uploaded_as_a_file_asset(synthesized, build, image):
+    assets = json.loads((synthesized.outdir / f"{synthesized.stacks['dev'].artifact_id}.assets.json").read_text())
+    zips = {
+        destination["objectKey"]: asset["source"]
+        for asset in assets["files"].values()
+        for destination in asset["destinations"].values()
+        if asset["source"].get("packaging") == "zip"
+    }
+    key = image[1]["Properties"]["SourceLocation"]["Fn::Join"][1][-1].lstrip("/")
+    staged = synthesized.outdir / zips[key]["path"]
+    assert (staged / "Dockerfile.lambda").is_file()
+    assert not (staged / "tests").exists()  # .dockerignore applies to the upload too
+    assert build[1]["Properties"]["Source"]["Location"]["Fn::Join"][1][-1] == f"/{key}"
+
+
+def test_waiting_is_bounded_by_the_environments_timeout(dev, build, image):
+    minutes = load_config(repo_context(), root=ROOT).environments["dev"].image_build_timeout_minutes
+    assert image[1]["Properties"]["TimeoutSeconds"] == minutes * 60
+    assert build[1]["Properties"]["TimeoutInMinutes"] == minutes
+    # The framework's own bound: (timeout + 10 min margin) / 20 s polls.
+    _, machine = one(dev, "AWS::StepFunctions::StateMachine")
+    definition = json.dumps(machine["Properties"]["DefinitionString"])
+    assert '\\"IntervalSeconds\\":20' in definition
+    assert f'\\"MaxAttempts\\":{(minutes + 10) * 3}' in definition
+
+
+def test_the_handler_is_our_python_on_arm64_with_the_pinned_powertools_layer(dev):
+    handlers = dev.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": Match.string_like_regexp("^image_build_handler\\.")}}
+    )
+    assert sorted(h["Properties"]["Handler"] for h in handlers.values()) == [
+        "image_build_handler.is_complete",
+        "image_build_handler.on_event",
+    ]
+    parameters = dev.find_parameters(
+        "*", {"Default": f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"}
+    )
+    assert len(parameters) == 1
+    for handler in handlers.values():
+        assert handler["Properties"]["Architectures"] == ["arm64"]
+        assert handler["Properties"]["Runtime"] == "python3.14"
+        assert handler["Properties"]["Layers"] == [{"Ref": next(iter(parameters))}]
+
+
+def test_the_powertools_layer_matches_the_version_the_handler_tests_run_with():
+    pins = (ROOT / "docker" / "api" / "requirements.txt").read_text()
+    assert f"aws-lambda-powertools=={POWERTOOLS_VERSION}" in pins
+
+
+def test_the_handler_may_only_start_and_watch_this_build_and_read_this_repository(dev, build, repository, image):
+    (handler, *_) = dev.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "image_build_handler.on_event"}}
+    ).values()
+    role = handler["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {
+        "Action": ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"],
+        "Effect": "Allow",
+        "Resource": {"Fn::GetAtt": [build[0], "Arn"]},
+    } in statements
+    assert {"Action": "ecr:DescribeImages", "Effect": "Allow", "Resource": {"Fn::GetAtt": [repository[0], "Arn"]}} in (
+        statements
+    )
+
+
+def test_the_build_and_its_permissions_exist_before_the_custom_resource_starts_it(dev, build, image, repository):
+    depends = set(image[1]["DependsOn"])
+    build_policy = build[1]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    policies = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": build_policy}]}})
+    assert {build[0], build_policy, repository[0], *policies} <= depends
+
+
+def test_the_function_runs_the_built_tag_from_the_projects_own_repository_after_the_build(function, image, repository):
+    _, props = function
+    parts = props["Properties"]["Code"]["ImageUri"]["Fn::Join"][1]
+    assert {"Ref": repository[0]} in parts
+    assert parts[-1] == f":{image[1]['Properties']['ImageTag']}"
+    assert image[0] in props["DependsOn"]
+    assert props["Properties"]["Architectures"] == ["arm64"]
+
+
+def test_the_outputs_tell_docker_push_where_to_build(dev, build, image, repository):
+    outputs = dev.to_json()["Outputs"]
+    assert outputs["ApiBuildProject"]["Value"] == {"Ref": build[0]}
+    assert outputs["ApiImageUri"]["Value"] == {"Fn::GetAtt": [image[0], "ImageUri"]}
+    assert {"Ref": repository[0]} in outputs["ApiRepositoryUri"]["Value"]["Fn::Join"][1]
+    bucket, _ = one(dev, "AWS::S3::Bucket")
+    assert outputs["BuildSourcesBucket"]["Value"] == {"Ref": bucket}
+
+
+def test_the_build_runs_on_arm_with_a_docker_layer_cache_and_the_repos_buildspec(build):
+    props = build[1]["Properties"]
+    assert props["Environment"]["Type"] == "ARM_CONTAINER"
+    assert props["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE"]}
+    assert yaml.safe_load(props["Source"]["BuildSpec"]) == yaml.safe_load(BUILDSPEC.read_text())
+    assert variables(build) | {"IMAGE_TAG": "x"} == {
+        "IMAGE_REPOSITORY_URI": variables(build)["IMAGE_REPOSITORY_URI"],
+        "IMAGE_REPOSITORY_NAME": variables(build)["IMAGE_REPOSITORY_NAME"],
+        "IMAGE_TAG": "x",
+        "DOCKERFILE": "Dockerfile.lambda",
+        "PLATFORM": "linux/arm64",
+        "BUILD_ARGS": "",
+    }
+
+
+def test_the_buildspec_exports_the_pushed_digest():
+    spec = yaml.safe_load(BUILDSPEC.read_text())
+    assert spec["env"]["exported-variables"] == ["IMAGE_DIGEST"]
+
+
+def test_only_the_build_role_may_push_to_the_repository(build, repository):
+    statements = repository[1]["Properties"]["RepositoryPolicyText"]["Statement"]
+    deny = next(s for s in statements if s["Effect"] == "Deny")
+    assert deny["Principal"] == {"AWS": "*"}
+    assert sorted(deny["Action"]) == sorted(PUSH_ACTIONS)
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [build[1]["Properties"]["ServiceRole"]]}}
+
+
+def test_the_repository_expires_untagged_images_and_keeps_the_last_n(repository):
+    rules = json.loads(repository[1]["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    keep = load_config(repo_context(), root=ROOT).environments["dev"].max_image_count
+    assert [(r["selection"], r["action"]) for r in sorted(rules, key=lambda r: r["rulePriority"])] == [
+        (
+            {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countNumber": UNTAGGED_IMAGE_DAYS,
+                "countUnit": "days",
+            },
+            {"type": "expire"},
+        ),
+        ({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep}, {"type": "expire"}),
+    ]
+
+
+def test_the_repository_is_encrypted_and_scanned(repository):
+    props = repository[1]["Properties"]
+    assert props["EncryptionConfiguration"] == {"EncryptionType": "KMS"}
+    assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert props["ImageTagMutability"] == "IMMUTABLE"
+
+
+def test_the_build_reads_only_its_own_prefix_of_the_sources_bucket(dev, build):
+    bucket, props = one(dev, "AWS::S3::Bucket")
+    assert props["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 7
+    role = build[1]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    (policy,) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
+    resources = json.dumps(policy["Properties"]["PolicyDocument"])
+    assert f'{{"Fn::GetAtt": ["{bucket}", "Arn"]}}, "/ApiBuild/*"' in resources
+
+
+def test_the_sources_bucket_refuses_plain_http(dev):
+    bucket, _ = one(dev, "AWS::S3::Bucket")
+    (policy,) = dev.find_resources("AWS::S3::BucketPolicy", {"Properties": {"Bucket": {"Ref": bucket}}}).values()
+    statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
