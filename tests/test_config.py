@@ -92,6 +92,30 @@ def test_the_repository_config_loads():
             lambda c: c["services"][0].update(name="Api_1"),
             "'services[0].name' = \"Api_1\" is not allowed: must be lower-case letters",
         ),
+        (
+            lambda c: c["environments"]["dev"].update(image_build_timeout_minutes=240),
+            "'environments.dev.image_build_timeout_minutes' = 240 is not allowed: must be less than or equal to 110",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(max_image_count=0),
+            "'environments.dev.max_image_count' = 0 is not allowed: must be greater than or equal to 1",
+        ),
+        (
+            lambda c: c["services"][0].update(build_args={"TARGETARCH": "amd64"}),
+            "'services[0].build_args' = <dict> is not allowed: 'TARGETARCH' is set by the build from the platform",
+        ),
+        (
+            lambda c: c["services"][0].update(build_args={"NOT-A-NAME": "x"}),
+            "'NOT-A-NAME' is not a build argument name",
+        ),
+        (
+            lambda c: c["services"][0].update(build_args={"NOTE": "two\nlines"}),
+            "the value of 'NOTE' must be one line",
+        ),
+        (
+            lambda c: c["services"][0].update(build_args={"PORT": 8080}),
+            "'services[0].build_args.PORT' = 8080 is not allowed: must be a valid string",
+        ),
         (lambda c: c.pop("project"), "cdk.json: 'project' is missing; it is required"),
         (lambda c: c.update(projcet="x"), "unknown context key 'projcet'; allowed keys: project, environments"),
         (lambda c: c.update(services="[not json"), "'services' = \"[not json\" is not allowed: must be JSON"),

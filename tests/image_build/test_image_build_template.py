@@ -218,3 +218,16 @@ def test_the_sources_bucket_refuses_plain_http(dev):
     statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_each_environment_keeps_its_own_number_of_images_and_build_timeout(synthesized):
+    config = load_config(repo_context(), root=ROOT)
+    for environment in ("dev", "prod"):
+        template = synthesized.template(environment)
+        settings = config.environments[environment]
+        _, repository = one(template, "AWS::ECR::Repository")
+        rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        assert rules[-1]["selection"]["countNumber"] == settings.max_image_count
+        _, image = one(template, "Custom::ArmImageBuild")
+        assert image["Properties"]["TimeoutSeconds"] == settings.image_build_timeout_minutes * 60
+    assert config.environments["dev"].max_image_count != config.environments["prod"].max_image_count
