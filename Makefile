@@ -6,6 +6,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 ENV ?= dev
+# docker-build's platform; arm64 is what every environment runs.
+ARCH ?= arm64
 # The system Node decides whether the pinned Node 22 (an optional npm dependency) is installed.
 SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 NPM_OMIT := $(shell [ "$(SYSTEM_NODE_MAJOR)" -ge 22 ] && echo --omit=optional)
@@ -18,10 +20,10 @@ STACK_test := TestStack
 STACK_prod := ProdStack
 STACK = $(or $(STACK_$(ENV)),$(error ENV=$(ENV) is not allowed; use ENV=dev, ENV=test or ENV=prod))
 
-.PHONY: help setup synth test lint bench deploy diff clean
+.PHONY: help setup synth test lint bench deploy diff clean docker-push-dev docker-push-test docker-push-prod docker-build
 
 help: ## list the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt $(wildcard docker/*/requirements.txt) pyproject.toml
 	@command -v python3 >/dev/null || { echo "make: python3 (3.11 or newer) is required" >&2; exit 1; }
@@ -57,6 +59,16 @@ deploy: setup ## deploy one environment: make deploy ENV=dev (same as cdk deploy
 
 diff: setup ## show what a deploy would change: make diff ENV=dev
 	$(CDK) diff $(STACK)
+
+docker-push-dev: ## build SERVICE's sources on dev's ARM CodeBuild: make docker-push-dev SERVICE=api [DOCKERFILE=...]
+docker-push-test: ## the same for test: make docker-push-test SERVICE=api
+docker-push-prod: ## the same for prod: make docker-push-prod SERVICE=api
+docker-push-dev docker-push-test docker-push-prod: docker-push-%: setup
+	@[ -n "$(SERVICE)" ] || { echo "make: SERVICE is required: make docker-push-$* SERVICE=<name from cdk.json>" >&2; exit 2; }
+	scripts/docker-push.sh $* $(SERVICE) $(DOCKERFILE)
+
+docker-build: setup ## local test build with this machine's Docker, never pushed: make docker-build [ARCH=amd64] [SERVICE=api]
+	$(PY) -m graviton.local_build --arch $(ARCH) $(SERVICE)
 
 clean: ## remove cdk.out (keeps .venv and node_modules)
 	rm -rf cdk.out

@@ -11,7 +11,6 @@ from support import ROOT, repo_context, synthesize
 
 from graviton import load_config
 
-
 IMAGE_FUNCTION = {"PackageType": "Image"}
 
 

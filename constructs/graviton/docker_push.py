@@ -164,7 +164,7 @@ def follow_build(
     poll_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+    progress: Callable[[str], None] = lambda line: print(f"docker-push: {line}", file=sys.stderr, flush=True),
 ) -> str:
     """Poll the build until it ends; return the pushed digest, or raise BuildFailedError (stopping it on timeout)."""
     started = clock()
@@ -226,13 +226,14 @@ def push(
             archive = zip_context(source_dir, Path(scratch) / f"{tag}.zip")
             body = archive.read_bytes()
         with_retry(lambda: clients["s3"].put_object(Bucket=outputs["bucket"], Key=key, Body=body))
+        print(f"docker-push: uploaded the context to s3://{outputs['bucket']}/{key}", file=sys.stderr)
         request = start_build_request(props, dockerfile=dockerfile)
         build = with_retry(lambda: clients["codebuild"].start_build(**request))["build"]
         print(f"docker-push: build {build['id']} started for {tag}; logs: {logs_link(build)}", file=sys.stderr)
         try:
             digest = follow_build(clients["codebuild"], clients["ecr"], props, build["id"], poll_seconds=poll_seconds)
         except BuildFailedError as err:
-            print(f"docker-push: {err}", file=sys.stderr)
+            print(f"docker-push: {' '.join(str(err).split())}", file=sys.stderr)  # a log context may hold newlines
             return 1
         except KeyboardInterrupt:
             print(f"docker-push: interrupted; build {build['id']} keeps running: {logs_link(build)}", file=sys.stderr)

@@ -78,8 +78,10 @@ class ImageRepository(Construct):
         self.node.add_validation(_HasPusher(self))
 
     def allow_push_from(self, role: iam.IRole) -> None:
-        """Let `role` (an ArmImageBuild's) push: it gets pull and push rights, and the policy's exception."""
+        """Let `role` (an ArmImageBuild's) push: pull and push rights, the policy's exception, and the right
+        to delete a tag it pushed that failed its checks."""
         self.repository.grant_pull_push(role)
+        self.repository.grant(role, "ecr:BatchDeleteImage")
         self._pushers.append(role)
 
 

@@ -120,6 +120,9 @@ elif name == "aws" and args[:2] == ["ecr", "get-download-url-for-layer"]:
 elif name == "aws" and args[:2] == ["ecr", "describe-images"]:
     ecr_image("--image-ids")
     aws_answer({"imageDetails": [{"imageDigest": cfg["digest"], "imageTags": [cfg["tag"]]}]})
+elif name == "aws" and args[:2] == ["ecr", "batch-delete-image"]:
+    ecr_image("--image-ids")
+    aws_answer({"imageIds": [{"imageTag": cfg["tag"], "imageDigest": cfg["digest"]}], "failures": []})
 elif name == "curl":
     blob = cfg["blobs"].get(urlparse(args[-1]).path.split("/")[1])
     if blob is None:
@@ -402,6 +405,7 @@ def test_a_pushed_image_index_fails_the_build(fakes: Fakes, media_type: str) -> 
 
     assert result.phases["post_build"] == "FAILED"
     assert f"pushed manifest is '{media_type}', not a single image" in result.output["post_build"]
+    assert len(result.calls_to("aws", "ecr", "batch-delete-image")) == 1  # the bad tag must not look built
     assert result.calls_to("aws", "ecr", "describe-images") == []
     assert DIGEST_VARIABLE not in result.exported
 
@@ -413,6 +417,7 @@ def test_a_pushed_config_for_amd64_fails_the_build(fakes: Fakes) -> None:
     assert result.phases["build"] == "SUCCEEDED"
     assert result.phases["post_build"] == "FAILED"
     assert "pushed image config says linux/amd64, not linux/arm64" in result.output["post_build"]
+    assert len(result.calls_to("aws", "ecr", "batch-delete-image")) == 1
     assert DIGEST_VARIABLE not in result.exported
 
 

@@ -129,14 +129,15 @@ def test_a_failed_build_fails_the_deployment_with_its_id_phase_and_logs(aws, sta
     cb, _, _ = aws
     phases = [
         {"phaseType": "PRE_BUILD", "phaseStatus": "SUCCEEDED"},
-        {"phaseType": "BUILD", "phaseStatus": status, "contexts": [{"message": "COMMAND_EXECUTION_ERROR: exit 1"}]},
+        {"phaseType": "BUILD", "phaseStatus": status, "contexts": [{"message": "COMMAND_EXECUTION_ERROR:\n exit 1"}]},
     ]
     cb.add_response("batch_get_builds", {"builds": [build(status, phases=phases)]}, {"ids": [BUILD_ID]})
     with pytest.raises(contract.BuildFailedError) as failure:
         handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext())
     message = str(failure.value)
     assert BUILD_ID in message and LOGS in message and f"{status} in phase BUILD" in message
-    assert "COMMAND_EXECUTION_ERROR" in message
+    assert "COMMAND_EXECUTION_ERROR: exit 1" in message
+    assert "\n" not in message  # CloudFormation shows the reason as one line
 
 
 def test_a_build_past_its_timeout_is_stopped_and_fails_the_deployment(aws):

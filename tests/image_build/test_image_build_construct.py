@@ -92,6 +92,14 @@ def test_bad_props_are_refused_before_anything_is_built(props, message):
         ArmImageBuild(stack, "Build", repository=repository, source_dir=API, **kwargs)
 
 
+def test_a_dockerfile_that_dockerignore_leaves_out_is_refused(context):
+    (context / ".dockerignore").write_text((context / ".dockerignore").read_text() + "\nDockerfile*\n")
+    stack = cdk.Stack(cdk.App(), "S")
+    repository = ImageRepository(stack, "Repository", repository_name="gg-r")
+    with pytest.raises(ValueError, match=r"dockerignore leaves out 'Dockerfile\.lambda'; the build needs it"):
+        ArmImageBuild(stack, "Build", repository=repository, source_dir=context, dockerfile=DOCKERFILE)
+
+
 def test_a_repository_nobody_may_push_to_fails_synth():
     stack = cdk.Stack(cdk.App(), "S")
     ImageRepository(stack, "Repository", repository_name="gg-r")

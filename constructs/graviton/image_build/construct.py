@@ -29,7 +29,7 @@ from graviton.image_build.runtime.image_build_contract import (
     ATTR_IMAGE_URI,
     ImageBuildProperties,
 )
-from graviton.image_build.source import dockerignore_patterns, image_tag
+from graviton.image_build.source import dockerignore_patterns, image_tag, is_ignored
 from graviton.nag import acknowledge, arn, logical_id
 from graviton.repository import ImageRepository
 
@@ -185,6 +185,8 @@ def _refuse_bad_props(source_dir: Path, dockerfile: str, build_args: Mapping[str
     """Refuse at synth what would only fail, or build something else, at deploy."""
     if not (source_dir / dockerfile).is_file():
         raise ValueError(f"ArmImageBuild: dockerfile '{dockerfile}' does not exist in {source_dir}")
+    if is_ignored(source_dir, dockerfile):
+        raise ValueError(f"ArmImageBuild: {source_dir}/.dockerignore leaves out '{dockerfile}'; the build needs it")
     overridden = sorted(PLATFORM_ARGS & set(build_args))
     if overridden:
         raise ValueError(f"ArmImageBuild: build_args may not set '{overridden[0]}': the platform is {PLATFORM}")

@@ -31,14 +31,18 @@ def image_tag(source_dir: Path, *, dockerfile: str, build_args: Mapping[str, str
         str(source_dir), exclude=dockerignore_patterns(source_dir), ignore_mode=IgnoreMode.DOCKER
     )
     parts = {
-        "context": context,
+        "context": context,  # holds the Dockerfile: ArmImageBuild refuses a Dockerfile .dockerignore leaves out
         "dockerfile": dockerfile,
-        # The Dockerfile counts even when .dockerignore leaves it out of the context.
-        "dockerfile_sha256": hashlib.sha256((source_dir / dockerfile).read_bytes()).hexdigest(),
         "build_args": dict(sorted((build_args or {}).items())),
         "platform": PLATFORM,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def is_ignored(source_dir: Path, name: str) -> bool:
+    """Whether .dockerignore leaves `name` out of the context (and so out of the uploaded zip)."""
+    root = source_dir.resolve()
+    return DockerIgnoreStrategy(str(root), dockerignore_patterns(root)).ignores(str(root / name))
 
 
 def context_files(source_dir: Path) -> Iterator[Path]:

@@ -126,7 +126,7 @@ def failure_message(build: Mapping[str, Any]) -> str:
     failed = [p for p in build.get("phases", []) if p.get("phaseStatus") in FAILED_STATUSES]
     where = f" in phase {failed[0]['phaseType']}" if failed else ""
     reasons = [c.get("message", "") for p in failed for c in p.get("contexts", []) if c.get("message")]
-    reason = f": {reasons[0]}" if reasons else ""
+    reason = f": {' '.join(reasons[0].split())}" if reasons else ""  # CloudFormation shows one line
     return f"image build {build.get('id', '?')} {status}{where}{reason}; logs: {logs_link(build)}"
 
 
