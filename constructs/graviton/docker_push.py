@@ -34,13 +34,11 @@ from graviton.constants import (
     stack_name,
 )
 from graviton.image_build.runtime.image_build_contract import (
-    FAILED_STATUSES,
     BuildFailedError,
     ImageBuildProperties,
     existing_digest,
-    failure_message,
     logs_link,
-    pushed_digest,
+    settle,
     start_build_request,
     with_retry,
 )
@@ -176,20 +174,9 @@ def follow_build(
         if build.get("currentPhase") != phase:
             phase = build.get("currentPhase")
             progress(f"[{int(elapsed)}s] {phase}")
-        status = build["buildStatus"]
-        if status == "SUCCEEDED":
-            digest = pushed_digest(build) or with_retry(lambda: existing_digest(ecr, props))
-            if not digest:
-                raise BuildFailedError(f"image build {build_id} succeeded but pushed no {props.physical_id}")
+        digest = settle(codebuild, ecr, props, build, elapsed)
+        if digest:
             return digest
-        if status in FAILED_STATUSES:
-            raise BuildFailedError(failure_message(build))
-        if elapsed >= props.timeout_seconds:
-            with_retry(lambda: codebuild.stop_build(id=build_id))
-            raise BuildFailedError(
-                f"image build {build_id} still running after {props.timeout_seconds // 60} min; stopped it;"
-                f" logs: {logs_link(build)}"
-            )
 
 
 def push(

@@ -130,6 +130,30 @@ def failure_message(build: Mapping[str, Any]) -> str:
     return f"image build {build.get('id', '?')} {status}{where}{reason}; logs: {logs_link(build)}"
 
 
+def settle(
+    codebuild: Any, ecr: Any, props: ImageBuildProperties, build: Mapping[str, Any], waited: float
+) -> str | None:
+    """The pushed digest once the build succeeded, None while it may still run.
+
+    Raises BuildFailedError when it failed, or when it has run longer than the timeout (it is then stopped).
+    """
+    status = build["buildStatus"]
+    if status == "SUCCEEDED":
+        digest = pushed_digest(build) or with_retry(lambda: existing_digest(ecr, props))
+        if not digest:
+            raise BuildFailedError(f"image build {build['id']} succeeded but pushed no {props.physical_id}")
+        return digest
+    if status in FAILED_STATUSES:
+        raise BuildFailedError(failure_message(build))
+    if waited >= props.timeout_seconds:
+        with_retry(lambda: codebuild.stop_build(id=build["id"]))
+        raise BuildFailedError(
+            f"image build {build['id']} still running after {props.timeout_seconds // 60} min; stopped it;"
+            f" logs: {logs_link(build)}"
+        )
+    return None
+
+
 def logs_link(build: Mapping[str, Any]) -> str:
     return build.get("logs", {}).get("deepLink") or "(no logs yet)"
 

@@ -17,13 +17,10 @@ from image_build_contract import (
     ATTR_BUILD_ID,
     ATTR_IMAGE_DIGEST,
     ATTR_IMAGE_URI,
-    FAILED_STATUSES,
-    BuildFailedError,
     ImageBuildProperties,
     existing_digest,
-    failure_message,
     logs_link,
-    pushed_digest,
+    settle,
     start_build_request,
     with_retry,
 )
@@ -67,24 +64,13 @@ def is_complete(event: dict[str, Any], context: Any) -> dict[str, Any]:
     codebuild, ecr = clients()
     build_id = data[ATTR_BUILD_ID]
     build = with_retry(lambda: codebuild.batch_get_builds(ids=[build_id]))["builds"][0]
-    status = build["buildStatus"]
-    if status == "SUCCEEDED":
-        digest = pushed_digest(build) or with_retry(lambda: existing_digest(ecr, props))
-        if not digest:
-            raise BuildFailedError(f"image build {build_id} succeeded but pushed no {props.physical_id}")
-        logger.info("build succeeded", build_id=build_id, digest=digest)
-        return {"IsComplete": True, "Data": _response(props, digest=digest, build_id=build_id)["Data"]}
-    if status in FAILED_STATUSES:
-        raise BuildFailedError(failure_message(build))
     waited = time.time() - build["startTime"].timestamp()
-    if waited > props.timeout_seconds:
-        with_retry(lambda: codebuild.stop_build(id=build_id))
-        raise BuildFailedError(
-            f"image build {build_id} still running after {props.timeout_seconds // 60} min; stopped it;"
-            f" logs: {logs_link(build)}"
-        )
-    logger.info("build running", build_id=build_id, phase=build.get("currentPhase"), waited=int(waited))
-    return {"IsComplete": False}
+    digest = settle(codebuild, ecr, props, build, waited)
+    if digest is None:
+        logger.info("build running", build_id=build_id, phase=build.get("currentPhase"), waited=int(waited))
+        return {"IsComplete": False}
+    logger.info("build succeeded", build_id=build_id, digest=digest)
+    return {"IsComplete": True, "Data": _response(props, digest=digest, build_id=build_id)["Data"]}
 
 
 def _response(props: ImageBuildProperties, *, digest: str, build_id: str) -> dict[str, Any]:
