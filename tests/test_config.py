@@ -94,7 +94,7 @@ def test_the_repository_config_loads():
         ),
         (
             lambda c: c["environments"]["dev"].update(image_build_timeout_minutes=240),
-            "'environments.dev.image_build_timeout_minutes' = 240 is not allowed: must be less than or equal to 110",
+            "'environments.dev.image_build_timeout_minutes' = 240 is not allowed: must be less than or equal to 50",
         ),
         (
             lambda c: c["environments"]["dev"].update(max_image_count=0),

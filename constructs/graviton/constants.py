@@ -12,7 +12,7 @@ LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 BUILD_IMAGE = codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0
 BUILD_COMPUTE = codebuild.ComputeType.SMALL
 
-# Powertools for the image-build handler: AWS's arm64 layer for this exact version (the pin in requirements-dev).
+# Powertools for the image-build handler: AWS's arm64 layer for this exact version (pinned in docker/api too).
 POWERTOOLS_VERSION = "3.37.0"
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/{HANDLER_RUNTIME.name}/{POWERTOOLS_VERSION}"
@@ -47,6 +47,7 @@ BUILD_SOURCES_DAYS = 7
 DEFAULT_LAMBDA_MEMORY_MB = 512
 DEFAULT_LAMBDA_TIMEOUT = Duration.seconds(10)
 DEFAULT_BUILD_TIMEOUT = Duration.minutes(30)
-# CodeBuild needs 5 minutes at least; the Provider framework waits two hours at most, margin included.
-BUILD_TIMEOUT_MINUTES = (5, 110)
-DEFAULT_MAX_IMAGE_COUNT = 20
+# CloudFormation waits one hour at most for a custom resource: builds get 50 minutes, the framework 55.
+CUSTOM_RESOURCE_TIMEOUT = Duration.hours(1)
+BUILD_TIMEOUT_MINUTES = (5, 50)
+DEFAULT_MAX_IMAGE_COUNT = 30

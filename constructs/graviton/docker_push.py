@@ -16,6 +16,7 @@ import json
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -214,7 +215,10 @@ def push(
             body = archive.read_bytes()
         with_retry(lambda: clients["s3"].put_object(Bucket=outputs["bucket"], Key=key, Body=body))
         print(f"docker-push: uploaded the context to s3://{outputs['bucket']}/{key}", file=sys.stderr)
-        request = start_build_request(props, dockerfile=dockerfile)
+        # The build args this tag names, whatever the deployed project holds; a fresh token per run.
+        request = start_build_request(
+            props, idempotency_token=str(uuid.uuid4()), dockerfile=dockerfile, build_args=service.build_args
+        )
         build = with_retry(lambda: clients["codebuild"].start_build(**request))["build"]
         print(f"docker-push: build {build['id']} started for {tag}; logs: {logs_link(build)}", file=sys.stderr)
         try:

@@ -25,12 +25,14 @@ from graviton.image_build.construct import BUILDSPEC
 from graviton.image_build.runtime.image_build_contract import DIGEST_VARIABLE
 
 PHASES = ("pre_build", "build", "post_build")
-BINFMT = "/proc/sys/fs/binfmt_misc/"
+BINFMT = "/proc/sys/fs/binfmt_misc"
 URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/gg-dev-api"
 TAG = hashlib.sha256(b"api context").hexdigest()
 IMAGE = f"{URI}:{TAG}"
+BUILD_ID = "gg-dev-api-build:0b6f4c3e-8d1a-4b7e-9c2f-5a6b7c8d9e0f"
+CANDIDATE = "candidate-0b6f4c3e-8d1a-4b7e-9c2f-5a6b7c8d9e0f"
+BUILT = f"{URI}:{CANDIDATE}"
 DOCKERFILE = "lambda.Dockerfile"
-PUSHED_DIGEST = "sha256:" + hashlib.sha256(b"pushed manifest").hexdigest()
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -62,7 +64,7 @@ __save_state() {
 
 # One program plays uname, docker, aws and curl (by the name it is called as), answering from fakes.json.
 FAKE = r'''
-import json, os, sys
+import hashlib, json, os, sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -91,9 +93,13 @@ def aws_answer(response):
     print(("None" if response is None else response) if text else json.dumps(response, indent=4))
 
 
-def ecr_image(flag):
-    if option("--repository-name") != cfg["repository"] or option(flag) != "imageTag=" + cfg["tag"]:
+def ecr_image(flag, tag):
+    if option("--repository-name") != cfg["repository"] or option(flag) != "imageTag=" + tag:
         fail("An error occurred (ImageNotFoundException): image not found", 254)
+
+
+def manifest_digest():
+    return "sha256:" + hashlib.sha256(cfg["manifest_text"].encode()).hexdigest()
 
 
 if name == "uname":
@@ -107,22 +113,37 @@ elif name == "docker" and args[:2] == ["buildx", "build"]:
 elif name == "docker" and args[:3] == ["image", "inspect", "--format"]:
     print(cfg["built_platform"])
 elif name == "docker" and args[:1] == ["push"]:
-    print(f"{args[1].rpartition(':')[2]}: digest: {cfg['digest']} size: 529")
+    print(f"{args[1].rpartition(':')[2]}: digest: {manifest_digest()} size: 529")
+elif name == "mount":
+    if not cfg["mount_ok"]:
+        fail("mount: /proc/sys/fs/binfmt_misc: permission denied.", 32)
+    (Path(args[-1]) / "status").write_text("enabled\n")
 elif name == "aws" and args[:2] == ["ecr", "get-login-password"]:
     print(cfg["token"])
 elif name == "aws" and args[:2] == ["ecr", "batch-get-image"]:
-    ecr_image("--image-ids")
-    aws_answer({"images": [{"imageManifest": json.dumps(cfg["manifest"], indent=3)}], "failures": []})
+    ecr_image("--image-ids", cfg["candidate"])
+    image = {
+        "registryId": "123456789012",
+        "repositoryName": cfg["repository"],
+        "imageId": {"imageDigest": manifest_digest(), "imageTag": cfg["candidate"]},
+        "imageManifest": cfg["manifest_text"],
+        "imageManifestMediaType": cfg["manifest"]["mediaType"],
+    }
+    aws_answer({"images": [image], "failures": []})
+elif name == "aws" and args[:2] == ["ecr", "put-image"]:
+    manifest = Path(option("--image-manifest").removeprefix("file://")).read_text()
+    if option("--image-tag") != cfg["tag"] or cfg["tag_exists"]:
+        fail("An error occurred (ImageTagAlreadyExistsException): tag already exists", 254)
+    if manifest != cfg["manifest_text"] or option("--image-manifest-media-type") != cfg["manifest"]["mediaType"]:
+        fail("An error occurred (InvalidParameterException): not the pushed manifest", 254)
+    aws_answer({"image": {"imageId": {"imageDigest": manifest_digest(), "imageTag": cfg["tag"]}}})
 elif name == "aws" and args[:2] == ["ecr", "get-download-url-for-layer"]:
     digest = option("--layer-digest")
     url = f"https://prod-eu-west-1-starport-layer-bucket.s3.eu-west-1.amazonaws.com/{digest}/blob?X-Amz-Signature=f00d"
     aws_answer({"downloadUrl": url, "layerDigest": digest})
-elif name == "aws" and args[:2] == ["ecr", "describe-images"]:
-    ecr_image("--image-ids")
-    aws_answer({"imageDetails": [{"imageDigest": cfg["digest"], "imageTags": [cfg["tag"]]}]})
 elif name == "aws" and args[:2] == ["ecr", "batch-delete-image"]:
-    ecr_image("--image-ids")
-    aws_answer({"imageIds": [{"imageTag": cfg["tag"], "imageDigest": cfg["digest"]}], "failures": []})
+    ecr_image("--image-ids", cfg["candidate"])
+    aws_answer({"imageIds": [{"imageTag": cfg["candidate"], "imageDigest": manifest_digest()}], "failures": []})
 elif name == "curl":
     blob = cfg["blobs"].get(urlparse(args[-1]).path.split("/")[1])
     if blob is None:
@@ -199,6 +220,9 @@ class Fakes:
     pushed_config: str = field(default_factory=lambda: image_config("arm64"))
     manifest: dict[str, Any] | None = None  # default: a Docker v2 manifest of `pushed_config`
     binfmt_handlers: dict[str, str] = field(default_factory=dict)  # file name -> content
+    binfmt_mounted: bool = True  # False: binfmt_misc has no status file until `mount` succeeds
+    mount_ok: bool = True
+    tag_exists: bool = False  # another build already gave the checked tag to its image
 
     @property
     def bin(self) -> Path:
@@ -210,9 +234,10 @@ class Fakes:
 
     def write(self) -> None:
         self.binfmt.mkdir(exist_ok=True)
-        handlers = {"register": "", "status": "enabled\n", **self.binfmt_handlers}
+        handlers = {**({"register": "", "status": "enabled\n"} if self.binfmt_mounted else {}), **self.binfmt_handlers}
         for name, content in handlers.items():
             (self.binfmt / name).write_text(content)
+        manifest = self.manifest or image_manifest(self.pushed_config)
         config = {
             "machine": self.machine,
             "built_platform": self.built_platform,
@@ -220,9 +245,12 @@ class Fakes:
             "registry": URI.partition("/")[0],
             "repository": URI.partition("/")[2],
             "tag": TAG,
-            "manifest": self.manifest or image_manifest(self.pushed_config),
+            "candidate": CANDIDATE,
+            "manifest": manifest,
+            "manifest_text": json.dumps(manifest, indent=3),  # ECR keeps a manifest's exact bytes
             "blobs": {digest_of(self.pushed_config): self.pushed_config},
-            "digest": PUSHED_DIGEST,
+            "mount_ok": self.mount_ok,
+            "tag_exists": self.tag_exists,
         }
         (self.home / "fakes.json").write_text(json.dumps(config))
 
@@ -235,7 +263,7 @@ def fakes(tmp_path: Path) -> Fakes:
     program = fakes.bin / "fake.py"
     program.write_text(f"#!{sys.executable}\n{FAKE}")
     program.chmod(0o755)
-    for name in ("uname", "docker", "aws", "curl"):
+    for name in ("uname", "docker", "aws", "curl", "mount"):
         (fakes.bin / name).symlink_to(program)
     path = f"{fakes.bin}{os.pathsep}{os.environ['PATH']}"
     for real in ("bash", "python3", "grep"):
@@ -274,6 +302,7 @@ def run_buildspec(fakes: Fakes, **variables: str) -> BuildResult:
         "IMAGE_REPOSITORY_URI": URI,
         "IMAGE_REPOSITORY_NAME": URI.partition("/")[2],
         "IMAGE_TAG": TAG,
+        "CODEBUILD_BUILD_ID": BUILD_ID,
         "DOCKERFILE": DOCKERFILE,
         "PLATFORM": "linux/arm64",
         "BUILD_ARGS": "",
@@ -289,7 +318,7 @@ def run_buildspec(fakes: Fakes, **variables: str) -> BuildResult:
         phases[phase], output[phase] = "SUCCEEDED", ""
         for command in spec["phases"][phase]["commands"]:
             # The only text the harness changes: binfmt_misc points at a folder the test controls.
-            command = command.replace(BINFMT, f"{fakes.binfmt}/")
+            command = command.replace(BINFMT, str(fakes.binfmt))
             script = (
                 f'{SAVE_STATE}__STATE={shlex.quote(str(state))}\nsource "$__STATE"\n'
                 f"export CODEBUILD_BUILD_SUCCEEDING={succeeding}\ntrap __save_state EXIT\n{command}\n"
@@ -318,6 +347,22 @@ def run_buildspec(fakes: Fakes, **variables: str) -> BuildResult:
     return BuildResult(phases, output, calls, exported, build_succeeding=succeeding)
 
 
+def assert_rejected(result: BuildResult) -> None:
+    """The candidate is deleted and the real tag never given: no later deploy can take it for a checked image."""
+    assert result.calls_to("aws", "ecr", "batch-delete-image") == [
+        [
+            "ecr",
+            "batch-delete-image",
+            "--repository-name",
+            URI.partition("/")[2],
+            "--image-ids",
+            f"imageTag={CANDIDATE}",
+        ]
+    ]
+    assert result.calls_to("aws", "ecr", "put-image") == []
+    assert DIGEST_VARIABLE not in result.exported
+
+
 def assert_nothing_built_or_pushed(result: BuildResult) -> None:
     assert result.calls_to("docker", "buildx", "build") == []
     assert result.calls_to("docker", "push") == []
@@ -336,15 +381,29 @@ def test_native_arm64_build_is_checked_pushed_and_reports_the_pushed_digest(fake
     assert build[build.index("--platform") + 1] == "linux/arm64"
     assert {"--provenance=false", "--sbom=false", "--load"} <= set(build)
     assert build[build.index("-f") + 1] == DOCKERFILE
-    assert build[build.index("-t") + 1] == IMAGE
+    assert build[build.index("-t") + 1] == BUILT
     build_args = [build[i + 1] for i, arg in enumerate(build) if arg == "--build-arg"]
     assert build_args == ["PYTHON_VERSION=3.12", "GREETING=hello world"]
-    assert result.calls_to("docker", "push") == [["push", IMAGE]]
-    order = [" ".join([c["cmd"], *c["args"][:2]]) for c in result.calls]
-    steps = ["docker buildx build", "docker image inspect", f"docker push {IMAGE}", "aws ecr batch-get-image"]
-    assert sorted(steps, key=order.index) == steps
-    assert result.exported[DIGEST_VARIABLE].endswith(PUSHED_DIGEST)
-    assert f"pushed {IMAGE} ({PUSHED_DIGEST}, linux/arm64)" in result.output["post_build"]
+    # Pushed under a candidate tag, checked, and only then given the real tag, with the checked manifest.
+    assert result.calls_to("docker", "push") == [["push", BUILT]]
+    [put] = result.calls_to("aws", "ecr", "put-image")
+    assert put[put.index("--image-tag") + 1] == TAG
+    [delete] = result.calls_to("aws", "ecr", "batch-delete-image")
+    assert delete[delete.index("--image-ids") + 1] == f"imageTag={CANDIDATE}"
+    calls = [" ".join([c["cmd"], *c["args"]]) for c in result.calls]
+    steps = [
+        "docker buildx build",
+        "docker image inspect",
+        f"docker push {BUILT}",
+        "aws ecr batch-get-image",
+        "curl -fsSL",
+        "aws ecr put-image",
+        "aws ecr batch-delete-image",
+    ]
+    assert sorted(steps, key=lambda step: next(i for i, call in enumerate(calls) if call.startswith(step))) == steps
+    digest = "sha256:" + hashlib.sha256(json.dumps(fakes.manifest, indent=3).encode()).hexdigest()
+    assert result.exported[DIGEST_VARIABLE] == digest
+    assert f"pushed {IMAGE} ({digest}, linux/arm64)" in result.output["post_build"]
 
 
 def test_an_x86_host_is_refused_before_anything_is_built(fakes: Fakes) -> None:
@@ -405,9 +464,7 @@ def test_a_pushed_image_index_fails_the_build(fakes: Fakes, media_type: str) -> 
 
     assert result.phases["post_build"] == "FAILED"
     assert f"pushed manifest is '{media_type}', not a single image" in result.output["post_build"]
-    assert len(result.calls_to("aws", "ecr", "batch-delete-image")) == 1  # the bad tag must not look built
-    assert result.calls_to("aws", "ecr", "describe-images") == []
-    assert DIGEST_VARIABLE not in result.exported
+    assert_rejected(result)
 
 
 def test_a_pushed_config_for_amd64_fails_the_build(fakes: Fakes) -> None:
@@ -417,8 +474,7 @@ def test_a_pushed_config_for_amd64_fails_the_build(fakes: Fakes) -> None:
     assert result.phases["build"] == "SUCCEEDED"
     assert result.phases["post_build"] == "FAILED"
     assert "pushed image config says linux/amd64, not linux/arm64" in result.output["post_build"]
-    assert len(result.calls_to("aws", "ecr", "batch-delete-image")) == 1
-    assert DIGEST_VARIABLE not in result.exported
+    assert_rejected(result)
 
 
 def test_no_build_args_means_no_build_arg_flags(fakes: Fakes) -> None:
@@ -427,4 +483,33 @@ def test_no_build_args_means_no_build_arg_flags(fakes: Fakes) -> None:
     assert result.phases["build"] == "SUCCEEDED", result.output
     [build] = result.calls_to("docker", "buildx", "build")
     assert "--build-arg" not in build
-    assert build[-3:] == ["-t", IMAGE, "."]
+    assert build[-3:] == ["-t", BUILT, "."]
+
+
+def test_a_tag_another_build_already_gave_fails_this_build_and_deletes_its_candidate(fakes: Fakes) -> None:
+    fakes.tag_exists = True
+    result = run_buildspec(fakes)
+
+    assert result.phases["post_build"] == "FAILED"
+    assert f"cannot tag the checked image {TAG}; deleting {CANDIDATE}" in result.output["post_build"]
+    assert len(result.calls_to("aws", "ecr", "batch-delete-image")) == 1
+    assert DIGEST_VARIABLE not in result.exported
+
+
+def test_binfmt_misc_is_mounted_to_look_for_emulators_when_the_container_has_not(fakes: Fakes) -> None:
+    fakes.binfmt_mounted = False
+    fakes.binfmt_handlers = {"qemu-x86_64": "enabled\ninterpreter /usr/bin/qemu-x86_64\n"}
+    result = run_buildspec(fakes)
+
+    assert result.calls_to("mount") == [["-t", "binfmt_misc", "binfmt_misc", str(fakes.binfmt)]]
+    assert "emulator binfmt handler qemu-x86_64 is registered" in result.output["pre_build"]
+    assert_nothing_built_or_pushed(result)
+
+
+def test_a_build_that_cannot_check_for_emulators_is_refused(fakes: Fakes) -> None:
+    fakes.binfmt_mounted, fakes.mount_ok = False, False
+    result = run_buildspec(fakes)
+
+    assert result.phases["pre_build"] == "FAILED"
+    assert "cannot read binfmt_misc to check for emulators" in result.output["pre_build"]
+    assert_nothing_built_or_pushed(result)

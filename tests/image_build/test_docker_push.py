@@ -306,7 +306,9 @@ def test_new_sources_are_uploaded_built_on_the_project_and_the_pushed_digest_rep
     [request] = fake_builds.started
     assert request["projectName"] == PROJECT
     assert (request["sourceTypeOverride"], request["sourceLocationOverride"]) == ("S3", f"{BUCKET}/{key}")
-    assert fake_builds.variables() == {"IMAGE_TAG": tag, "DOCKERFILE": "Dockerfile.lambda"}  # no PLATFORM override
+    # The tag, Dockerfile and build args the tag was computed from; never a PLATFORM override.
+    assert fake_builds.variables() == {"IMAGE_TAG": tag, "DOCKERFILE": "Dockerfile.lambda", "BUILD_ARGS": ""}
+    assert request["idempotencyToken"]
     assert [build_id.split(":")[0] for build_id in aws.client("codebuild").list_builds()["ids"]] == [PROJECT]
     assert "COMPLETED" in result.stderr  # the phase change was reported
 
@@ -409,6 +411,7 @@ def test_polling_reports_phase_changes_and_raises_the_failure_message(polling):
     )
     for answer in (build("IN_PROGRESS", "PROVISIONING"), build("IN_PROGRESS", "PROVISIONING"), failed):
         polling.codebuild.add_response("batch_get_builds", {"builds": [answer]}, {"ids": [BUILD_ID]})
+    polling.ecr.add_client_error("describe_images", "ImageNotFoundException", "no such image")  # nobody else built it
 
     with pytest.raises(BuildFailedError) as raised:
         polling.follow()

@@ -49,7 +49,12 @@ def aws(monkeypatch):
 
 def event(request_type: str = "Create", props: contract.ImageBuildProperties = PROPS, **extra) -> dict:
     cfn = {key: str(value) for key, value in props.to_cfn().items()}  # CloudFormation sends strings
-    return {"RequestType": request_type, "ResourceProperties": {"ServiceToken": "arn:x", **cfn}, **extra}
+    return {
+        "RequestType": request_type,
+        "RequestId": "5f1c2a3b-request",
+        "ResourceProperties": {"ServiceToken": "arn:x", **cfn},
+        **extra,
+    }
 
 
 def build(status: str = "IN_PROGRESS", *, started: datetime | None = None, **extra) -> dict:
@@ -67,7 +72,8 @@ def tag_absent(registry) -> None:
 
 
 def started(cb, **params) -> None:
-    cb.add_response("start_build", {"build": build()}, {**contract.start_build_request(PROPS), **params})
+    request = contract.start_build_request(PROPS, idempotency_token="5f1c2a3b-request")
+    cb.add_response("start_build", {"build": build()}, {**request, **params})
 
 
 def test_create_starts_the_projects_build_for_the_tag_from_the_uploaded_source(aws):
@@ -78,6 +84,8 @@ def test_create_starts_the_projects_build_for_the_tag_from_the_uploaded_source(a
         {"build": build()},
         {
             "projectName": "gg-dev-api-build",
+            # The request id: a retried invocation of the same event starts no second build.
+            "idempotencyToken": "5f1c2a3b-request",
             "sourceTypeOverride": "S3",
             "sourceLocationOverride": f"cdk-assets-bucket/{TAG}.zip",
             # Only the tag is overridden: the platform stays the project's linux/arm64.
@@ -126,7 +134,8 @@ def test_a_running_build_within_its_timeout_is_polled_again(aws):
 
 @pytest.mark.parametrize("status", ["FAILED", "FAULT", "STOPPED", "TIMED_OUT"])
 def test_a_failed_build_fails_the_deployment_with_its_id_phase_and_logs(aws, status):
-    cb, _, _ = aws
+    cb, registry, _ = aws
+    tag_absent(registry)
     phases = [
         {"phaseType": "PRE_BUILD", "phaseStatus": "SUCCEEDED"},
         {"phaseType": "BUILD", "phaseStatus": status, "contexts": [{"message": "COMMAND_EXECUTION_ERROR:\n exit 1"}]},
@@ -218,7 +227,7 @@ def test_a_new_tag_is_a_new_physical_id_so_cloudformation_replaces_the_image(aws
     cb, registry, _ = aws
     new = contract.ImageBuildProperties(**{**PROPS.__dict__, "image_tag": "c" * 64})
     tag_absent(registry)
-    cb.add_response("start_build", {"build": build()}, {**contract.start_build_request(new)})
+    cb.add_response("start_build", {"build": build()}, contract.start_build_request(new, idempotency_token=ANY))
     update = event("Update", props=new, PhysicalResourceId=PROPS.physical_id)
     assert handler.on_event(update, LambdaContext())["PhysicalResourceId"] == f"gg-dev-api:{'c' * 64}"
 
@@ -249,4 +258,16 @@ def test_a_successful_build_without_an_exported_digest_reads_it_from_ecr(aws):
         "describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, {"repositoryName": ANY, "imageIds": ANY}
     )
     response = handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext())
+    assert response["Data"]["ImageDigest"] == DIGEST
+
+
+def test_a_failed_build_whose_tag_a_concurrent_build_pushed_succeeds_with_that_image(aws):
+    # Only a checked image ever gets the real tag, so a tag in ECR is as good as our own build's.
+    cb, registry, _ = aws
+    cb.add_response("batch_get_builds", {"builds": [build("FAILED")]}, {"ids": [BUILD_ID]})
+    registry.add_response(
+        "describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, {"repositoryName": ANY, "imageIds": ANY}
+    )
+    response = handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext())
+    assert response["IsComplete"] is True
     assert response["Data"]["ImageDigest"] == DIGEST

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -79,8 +80,8 @@ def test_build_args_reach_the_build_one_per_line(context):
     [
         ({"dockerfile": "Dockerfile.missing"}, "dockerfile 'Dockerfile.missing' does not exist"),
         ({"build_args": {"TARGETARCH": "amd64"}}, "build_args may not set 'TARGETARCH': the platform is linux/arm64"),
-        ({"timeout": cdk.Duration.minutes(4)}, "timeout must be whole minutes from 5 to 110, not 4 minutes"),
-        ({"timeout": cdk.Duration.minutes(111)}, "not 111 minutes"),
+        ({"timeout": cdk.Duration.minutes(4)}, "timeout must be whole minutes from 5 to 50, not 4 minutes"),
+        ({"timeout": cdk.Duration.minutes(51)}, "not 51 minutes"),
         ({"timeout": cdk.Duration.seconds(330)}, "not 5.5 minutes"),
     ],
 )
@@ -112,11 +113,17 @@ def test_a_repository_must_keep_at_least_one_image():
         ImageRepository(cdk.Stack(cdk.App(), "S"), "Repository", repository_name="gg-r", max_image_count=0)
 
 
-def test_builds_with_the_same_timeout_share_one_provider(context):
+def test_builds_share_one_provider_whatever_their_timeouts(context):
+    # A changed timeout must never swap the provider: CloudFormation refuses a new service token.
     stack = cdk.Stack(cdk.App(), "S")
-    for name in ("One", "Two"):
+    for name, minutes in (("One", 10), ("Two", 45)):
         repository = ImageRepository(stack, f"{name}Repository", repository_name=name.lower())
-        ArmImageBuild(stack, f"{name}Build", repository=repository, source_dir=context, dockerfile=DOCKERFILE)
+        timeout = cdk.Duration.minutes(minutes)
+        ArmImageBuild(
+            stack, f"{name}Build", repository=repository, source_dir=context, dockerfile=DOCKERFILE, timeout=timeout
+        )
     template = Template.from_stack(stack)
-    template.resource_count_is("Custom::ArmImageBuild", 2)
+    images = template.find_resources("Custom::ArmImageBuild")
+    assert sorted(i["Properties"]["TimeoutSeconds"] for i in images.values()) == [600, 2700]
+    assert len({json.dumps(i["Properties"]["ServiceToken"]) for i in images.values()}) == 1
     template.resource_count_is("AWS::StepFunctions::StateMachine", 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import fields
 
 import pytest
@@ -57,7 +58,7 @@ def test_the_image_is_built_by_the_custom_resource_for_the_builds_project_and_ta
 
 def test_the_custom_resource_carries_exactly_the_contracts_properties(image):
     expected = {_cfn_key(field.name) for field in fields(ImageBuildProperties)}
-    assert set(image[1]["Properties"]) - {"ServiceToken"} == expected
+    assert set(image[1]["Properties"]) - {"ServiceToken", "ServiceTimeout"} == expected
 
 
 def test_the_build_reads_the_context_cdk_uploaded_as_a_file_asset(synthesized, build, image):
@@ -79,11 +80,12 @@ def test_waiting_is_bounded_by_the_environments_timeout(dev, build, image):
     minutes = load_config(repo_context(), root=ROOT).environments["dev"].image_build_timeout_minutes
     assert image[1]["Properties"]["TimeoutSeconds"] == minutes * 60
     assert build[1]["Properties"]["TimeoutInMinutes"] == minutes
-    # The framework's own bound: (timeout + 10 min margin) / 20 s polls.
+    # The backstops: the framework gives up after 55 minutes (20 s polls), CloudFormation after one hour.
     _, machine = one(dev, "AWS::StepFunctions::StateMachine")
     definition = json.dumps(machine["Properties"]["DefinitionString"])
     assert '\\"IntervalSeconds\\":20' in definition
-    assert f'\\"MaxAttempts\\":{(minutes + 10) * 3}' in definition
+    assert '\\"MaxAttempts\\":165' in definition
+    assert image[1]["Properties"]["ServiceTimeout"] == "3600"
 
 
 def test_the_handler_is_our_python_on_arm64_with_the_pinned_powertools_layer(dev):
@@ -231,3 +233,18 @@ def test_each_environment_keeps_its_own_number_of_images_and_build_timeout(synth
         _, image = one(template, "Custom::ArmImageBuild")
         assert image["Properties"]["TimeoutSeconds"] == settings.image_build_timeout_minutes * 60
     assert config.environments["dev"].max_image_count != config.environments["prod"].max_image_count
+
+
+def test_the_build_role_may_make_every_ecr_call_the_buildspec_makes(dev, build):
+    text = BUILDSPEC.read_text()
+    operations = set(re.findall(r"aws ecr ([a-z-]+)", text))
+    assert operations >= {"batch-get-image", "put-image", "batch-delete-image"}
+    needed = {"ecr:" + "".join(w.capitalize() for w in op.split("-")) for op in operations - {"get-login-password"}}
+    needed |= {"ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", *PUSH_ACTIONS}  # login, docker push
+    role = build[1]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    (policy,) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
+    granted = set()
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        actions = statement["Action"]
+        granted |= {actions} if isinstance(actions, str) else set(actions)
+    assert needed <= granted, sorted(needed - granted)

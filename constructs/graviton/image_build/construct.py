@@ -19,6 +19,7 @@ from graviton.constants import (
     BUILD_COMPUTE,
     BUILD_IMAGE,
     BUILD_TIMEOUT_MINUTES,
+    CUSTOM_RESOURCE_TIMEOUT,
     DEFAULT_BUILD_TIMEOUT,
     PLATFORM,
     PLATFORM_ARGS,
@@ -28,6 +29,7 @@ from graviton.image_build.runtime.image_build_contract import (
     ATTR_IMAGE_DIGEST,
     ATTR_IMAGE_URI,
     ImageBuildProperties,
+    encode_build_args,
 )
 from graviton.image_build.source import dockerignore_patterns, image_tag, is_ignored
 from graviton.nag import acknowledge, arn, logical_id
@@ -103,7 +105,7 @@ class ArmImageBuild(Construct):
                     "IMAGE_TAG": self.image_tag,
                     "DOCKERFILE": dockerfile,
                     "PLATFORM": PLATFORM,
-                    "BUILD_ARGS": "\n".join(f"{name}={value}" for name, value in sorted(build_args.items())),
+                    "BUILD_ARGS": encode_build_args(build_args),
                 }.items()
             },
             build_spec=codebuild.BuildSpec.from_object(yaml.safe_load(BUILDSPEC.read_text())),
@@ -129,7 +131,7 @@ class ArmImageBuild(Construct):
             source_location=f"{self.source.s3_bucket_name}/{self.source.s3_object_key}",
             timeout_seconds=int(timeout.to_seconds()),
         )
-        provider = ImageBuildProvider.of(self, timeout)
+        provider = ImageBuildProvider.of(self)
         self._grant_provider(provider.role)
         self.image = CustomResource(
             self,
@@ -137,6 +139,7 @@ class ArmImageBuild(Construct):
             service_token=provider.service_token,
             resource_type="Custom::ArmImageBuild",
             properties=self.properties.to_cfn(),
+            service_timeout=CUSTOM_RESOURCE_TIMEOUT,
         )
         # The build must exist, with its role allowed to push, before the handler starts it.
         self.image.node.add_dependency(self.project, self.repository, provider.role)

@@ -13,29 +13,29 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 
 from constructs import Construct
-from graviton.constants import HANDLER_RUNTIME, LAMBDA_ARCHITECTURE, POWERTOOLS_LAYER_PARAMETER
+from graviton.constants import BUILD_TIMEOUT_MINUTES, HANDLER_RUNTIME, LAMBDA_ARCHITECTURE, POWERTOOLS_LAYER_PARAMETER
 from graviton.nag import acknowledge, logical_id
 
 RUNTIME_DIR = Path(__file__).with_name("runtime")
-# Margin above the build timeout: our handler stops a late build and says why before the framework gives up.
-_FRAMEWORK_MARGIN = Duration.minutes(10)
+# Above the longest build timeout: our handler stops a late build and says why before the framework gives up.
+_FRAMEWORK_TIMEOUT = Duration.minutes(BUILD_TIMEOUT_MINUTES[1] + 5)
 _QUERY_INTERVAL = Duration.seconds(20)
 
 
 class ImageBuildProvider(Construct):
     """Starts a build (`on_event`) and polls it (`is_complete`) for every ArmImageBuild in a stack.
 
-    Use `ImageBuildProvider.of(scope, timeout)`: builds with the same timeout share one provider.
+    Use `ImageBuildProvider.of(scope)`. One per stack with a fixed id: CloudFormation refuses to change a custom
+    resource's service token, so the provider must never be swapped. Each build's own timeout is in its properties.
     """
 
     @classmethod
-    def of(cls, scope: Construct, timeout: Duration) -> ImageBuildProvider:
+    def of(cls, scope: Construct) -> ImageBuildProvider:
         stack = Stack.of(scope)
-        id = f"ImageBuildProvider{int(timeout.to_minutes())}Min"
-        existing = stack.node.try_find_child(id)
-        return existing if isinstance(existing, ImageBuildProvider) else cls(stack, id, timeout=timeout)
+        existing = stack.node.try_find_child("ImageBuildProvider")
+        return existing if isinstance(existing, ImageBuildProvider) else cls(stack, "ImageBuildProvider")
 
-    def __init__(self, scope: Construct, id: str, *, timeout: Duration) -> None:
+    def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
@@ -72,13 +72,23 @@ class ImageBuildProvider(Construct):
             on_event_handler=handlers["on_event"],
             is_complete_handler=handlers["is_complete"],
             query_interval=_QUERY_INTERVAL,
-            total_timeout=timeout.plus(_FRAMEWORK_MARGIN),
+            total_timeout=_FRAMEWORK_TIMEOUT,
             log_group=self.log_group,
             disable_waiter_state_machine_logging=False,
-            waiter_state_machine_log_options=cr.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL),
+            waiter_state_machine_log_options=cr.LogOptions(destination=self._waiter_logs(), level=sfn.LogLevel.ALL),
         )
         self.service_token = self.provider.service_token
         self._acknowledge_framework_findings(handlers.values())
+
+    def _waiter_logs(self) -> logs.LogGroup:
+        """Under /aws/vendedlogs/, so Step Functions delivery does not grow the account's log resource policy."""
+        return logs.LogGroup(
+            self,
+            "WaiterLogs",
+            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-image-build",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
 
     def _acknowledge_framework_findings(self, handlers) -> None:
         """Findings on CDK's Provider framework, which takes no option that would avoid them."""

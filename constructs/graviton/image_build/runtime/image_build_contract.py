@@ -86,13 +86,30 @@ def _cfn_key(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def start_build_request(props: ImageBuildProperties, *, dockerfile: str | None = None) -> dict[str, Any]:
-    """StartBuild arguments for one tag from one source zip; the platform stays the project's own."""
+def encode_build_args(build_args: Mapping[str, str]) -> str:
+    """`NAME=value` lines, sorted, as the buildspec's BUILD_ARGS variable reads them."""
+    return "\n".join(f"{name}={value}" for name, value in sorted(build_args.items()))
+
+
+def start_build_request(
+    props: ImageBuildProperties,
+    *,
+    idempotency_token: str,
+    dockerfile: str | None = None,
+    build_args: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """StartBuild arguments for one tag from one source zip; the platform stays the project's own.
+
+    The same token within 5 minutes starts no second build, whoever retries (botocore, the Provider framework).
+    """
     variables = [{"name": "IMAGE_TAG", "value": props.image_tag, "type": "PLAINTEXT"}]
     if dockerfile:
         variables.append({"name": "DOCKERFILE", "value": dockerfile, "type": "PLAINTEXT"})
+    if build_args is not None:
+        variables.append({"name": "BUILD_ARGS", "value": encode_build_args(build_args), "type": "PLAINTEXT"})
     return {
         "projectName": props.project_name,
+        "idempotencyToken": idempotency_token,
         "sourceTypeOverride": "S3",
         "sourceLocationOverride": props.source_location,
         "environmentVariablesOverride": variables,
@@ -144,6 +161,10 @@ def settle(
             raise BuildFailedError(f"image build {build['id']} succeeded but pushed no {props.physical_id}")
         return digest
     if status in FAILED_STATUSES:
+        # A concurrent build of the same sources may have won the tag; a tag in ECR is always a checked image.
+        digest = with_retry(lambda: existing_digest(ecr, props))
+        if digest:
+            return digest
         raise BuildFailedError(failure_message(build))
     if waited >= props.timeout_seconds:
         with_retry(lambda: codebuild.stop_build(id=build["id"]))

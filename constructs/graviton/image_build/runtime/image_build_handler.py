@@ -48,7 +48,8 @@ def on_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if digest:
         logger.info("tag already in the repository: no build", tag=props.image_tag, digest=digest)
         return _response(props, digest=digest, build_id="")
-    build = with_retry(lambda: codebuild.start_build(**start_build_request(props)))["build"]
+    request = start_build_request(props, idempotency_token=event["RequestId"])
+    build = with_retry(lambda: codebuild.start_build(**request))["build"]
     logger.info("build started", build_id=build["id"], tag=props.image_tag, logs=logs_link(build))
     return {"PhysicalResourceId": props.physical_id, "Data": {ATTR_BUILD_ID: build["id"]}}
 
