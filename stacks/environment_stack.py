@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, Tags
@@ -9,20 +10,37 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
-from graviton import AppConfig, ArmImageBuild, ArmImageFunction, ImageRepository
+from graviton import (
+    AlarmTopic,
+    AppConfig,
+    ArmFargateService,
+    ArmImageBuild,
+    ArmImageFunction,
+    EnvironmentNetwork,
+    FunctionAlarms,
+    FunctionHttpApi,
+    ImageRepository,
+    ServiceConfig,
+)
 from graviton.constants import (
     BUILD_SOURCES_DAYS,
+    LOG_RETENTION,
     OUTPUT_BUILD_PROJECT,
+    OUTPUT_EKS_APPLY_PROJECT,
+    OUTPUT_EKS_CLUSTER,
     OUTPUT_IMAGE_URI,
     OUTPUT_REPOSITORY_URI,
     OUTPUT_SOURCES_BUCKET,
+    OUTPUT_URL,
     output_key,
 )
+from graviton.eks import ArmEksCluster
 from graviton.nag import acknowledge
 
 
 class EnvironmentStack(Stack):
-    """One environment: per service an ECR repository, a native ARM image build and its workloads."""
+    """One environment: per service an ECR repository and a native ARM image build, then its workloads:
+    an arm64 Lambda behind an HTTP API, a Fargate ARM64 service behind an ALB, or both."""
 
     def __init__(
         self,
@@ -35,17 +53,22 @@ class EnvironmentStack(Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, id, **kwargs)
-        settings = config.environment(environment)
+        self.config = config
+        self.environment_name = environment
+        self.settings = config.environment(environment)
+        self.log_retention = LOG_RETENTION[self.settings.log_retention_days]
         Tags.of(self).add("project", config.project)
         Tags.of(self).add("environment", environment)
         key = kms.Key(self, "BuildKey", enable_key_rotation=True, description="image build artifacts")
         sources = self._sources_bucket()
+        self.alarms = AlarmTopic(self, "Alarms", email=self.settings.alarm_email)
+        self.builds: dict[str, ArmImageBuild] = {}
         for service in config.services:
             repository = ImageRepository(
                 self,
                 f"{service.construct_id}Repository",
                 repository_name=f"{config.project}-{environment}-{service.name}",
-                max_image_count=settings.max_image_count,
+                max_image_count=self.settings.max_image_count,
                 retain=environment == "prod",
             )
             build = ArmImageBuild(
@@ -56,26 +79,94 @@ class EnvironmentStack(Stack):
                 dockerfile=service.dockerfile,
                 build_args=service.build_args,
                 encryption_key=key,
-                timeout=Duration.minutes(settings.image_build_timeout_minutes),
+                timeout=Duration.minutes(self.settings.image_build_timeout_minutes),
                 sources_bucket=sources,
             )
-            if "lambda" in service.targets:
-                ArmImageFunction(
-                    self,
-                    f"{service.construct_id}Function",
-                    image=build,
-                    memory_mb=settings.lambda_memory_mb,
-                    timeout=Duration.seconds(settings.lambda_timeout_seconds),
-                    environment={"POWERTOOLS_SERVICE_NAME": service.name, "ENVIRONMENT": environment},
-                )
+            self.builds[service.name] = build
             outputs = {
                 OUTPUT_BUILD_PROJECT: build.project.project_name,
                 OUTPUT_REPOSITORY_URI: build.repository.repository_uri,
                 OUTPUT_IMAGE_URI: build.image_uri,
             }
+            if "lambda" in service.targets:
+                outputs[OUTPUT_URL] = self._lambda_api(service, build)
+            if "ecs" in service.targets:
+                outputs[OUTPUT_URL] = self._fargate_service(service, build)
             for what, value in outputs.items():
                 CfnOutput(self, output_key(service.construct_id, what), value=value)
+        if config.has_eks(environment):
+            self._eks_cluster(key)
         CfnOutput(self, OUTPUT_SOURCES_BUCKET, value=sources.bucket_name)
+
+    def _environment_variables(self, service: ServiceConfig) -> dict[str, str]:
+        return {
+            "POWERTOOLS_SERVICE_NAME": service.name,
+            "POWERTOOLS_METRICS_NAMESPACE": self.config.project,
+            "ENVIRONMENT": self.environment_name,
+        }
+
+    def _lambda_api(self, service: ServiceConfig, build: ArmImageBuild) -> str:
+        """An arm64 function behind an HTTP API, with alarms; returns the API's URL."""
+        timeout = Duration.seconds(self.settings.lambda_timeout_seconds)
+        function = ArmImageFunction(
+            self,
+            f"{service.construct_id}Function",
+            image=build,
+            memory_mb=self.settings.lambda_memory_mb,
+            timeout=timeout,
+            reserved_concurrency=self.settings.lambda_reserved_concurrency,
+            environment=self._environment_variables(service),
+            log_retention=self.log_retention,
+        ).function
+        FunctionAlarms(
+            self, f"{service.construct_id}FunctionAlarms", function=function, topic=self.alarms, timeout=timeout
+        )
+        api = FunctionHttpApi(self, f"{service.construct_id}Api", function=function, log_retention=self.log_retention)
+        return api.url
+
+    def _fargate_service(self, service: ServiceConfig, build: ArmImageBuild) -> str:
+        """An always-on Fargate ARM64 service behind a public ALB; returns its URL."""
+        return ArmFargateService(
+            self,
+            f"{service.construct_id}Service",
+            image=build,
+            vpc=self.network.vpc,
+            task_subnets=self.network.workload_subnets,
+            assign_public_ip=self.network.public_ip,
+            cpu=self.settings.ecs_cpu,
+            memory_mb=self.settings.ecs_memory_mb,
+            min_tasks=self.settings.ecs_min_tasks,
+            max_tasks=self.settings.ecs_max_tasks,
+            environment=self._environment_variables(service),
+            log_retention=self.log_retention,
+        ).url
+
+    def _eks_cluster(self, key: kms.IKey) -> None:
+        """Graviton node groups, and an ARM CodeBuild step that applies the `eks` services after each deploy."""
+        cluster = ArmEksCluster(
+            self,
+            "Eks",
+            vpc=self.network.vpc,
+            subnets=self.network.workload_subnets,
+            version=self.settings.eks_version,
+            instance_types=self.settings.eks_instance_types,
+            min_nodes=self.settings.eks_min_nodes,
+            max_nodes=self.settings.eks_max_nodes,
+            admin_role_arns=self.settings.eks_admin_role_arns,
+            workloads={s.name: self.builds[s.name] for s in self.config.services if "eks" in s.targets},
+            log_retention=self.log_retention,
+            encryption_key=key,
+        )
+        CfnOutput(self, OUTPUT_EKS_CLUSTER, value=cluster.cluster_name)
+        if cluster.apply_project is not None:
+            CfnOutput(self, OUTPUT_EKS_APPLY_PROJECT, value=cluster.apply_project.project_name)
+
+    @cached_property
+    def network(self) -> EnvironmentNetwork:
+        """Created on first use: an environment with only Lambda workloads needs no VPC."""
+        return EnvironmentNetwork(
+            self, "Network", nat_gateways=self.settings.nat_gateways, flow_log_retention=self.log_retention
+        )
 
     def _sources_bucket(self) -> s3.Bucket:
         """Where `docker-push` uploads a build context; each build reads only its own prefix."""

@@ -29,7 +29,7 @@ def error_for(change) -> str:
 def test_the_repository_config_loads():
     config = load_config(repo_context(), root=ROOT)
     assert set(config.environments) == {"dev", "test", "prod"}
-    assert [service.name for service in config.services] == ["api"]
+    assert [service.name for service in config.services] == ["api", "web"]
     assert config.services[0].source_dir == "docker/api"
 
 

@@ -38,8 +38,8 @@ def test_the_repository_scans_on_push_and_keeps_tags_immutable(dev):
 def test_prod_keeps_its_repository_and_dev_empties_and_removes_it(synthesized):
     prod = synthesized.template("prod").find_resources("AWS::ECR::Repository")
     dev = synthesized.template("dev").find_resources("AWS::ECR::Repository")
-    assert [r["DeletionPolicy"] for r in prod.values()] == ["Retain"]
-    assert [(r["DeletionPolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()] == [("Delete", True)]
+    assert [r["DeletionPolicy"] for r in prod.values()] == ["Retain", "Retain"]
+    assert [(r["DeletionPolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()] == [("Delete", True)] * 2
 
 
 def test_the_build_runs_natively_on_graviton_with_docker(dev):

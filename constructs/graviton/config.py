@@ -26,21 +26,28 @@ from pydantic import (
 
 from graviton.constants import (
     BUILD_TIMEOUT_MINUTES,
+    DEFAULT_EKS_VERSION,
     DEFAULT_MAX_IMAGE_COUNT,
     DOCKER_ROOT,
     ENVIRONMENT_NAMES,
+    FARGATE_MEMORY,
+    LOG_RETENTION,
     PLATFORM,
     PLATFORM_ARGS,
 )
+from graviton.guard.instance_types import is_graviton
 
 EnvironmentName = Literal["dev", "test", "prod"]
-ServiceTarget = Literal["lambda"]
+ServiceTarget = Literal["lambda", "ecs", "eks"]
 
 # Plain lower-case keys are ours; CDK's own keys carry '@', ':' or '/' and are left alone.
 _OWN_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_EKS_VERSION = re.compile(r"^1\.\d{2}$")
 
 
 class ConfigError(ValueError):
@@ -75,6 +82,23 @@ class EnvironmentConfig(_Settings):
     max_image_count: StrictInt = Field(
         DEFAULT_MAX_IMAGE_COUNT, ge=1, le=1000, description="images kept per repository; older ones expire"
     )
+    lambda_reserved_concurrency: StrictInt | None = Field(
+        None, ge=1, le=1000, description="concurrent executions reserved for each Lambda; unset: none reserved"
+    )
+    log_retention_days: StrictInt = Field(30, description="how long workload logs are kept")
+    alarm_email: StrictStr | None = Field(None, description="who the alarm topic emails; unset: nobody")
+    ecs_cpu: StrictInt = Field(256, description="vCPU units of each Fargate task")
+    ecs_memory_mb: StrictInt = Field(512, description="memory of each Fargate task, MiB")
+    ecs_min_tasks: StrictInt = Field(1, ge=1, le=100, description="fewest running tasks")
+    ecs_max_tasks: StrictInt = Field(2, ge=1, le=100, description="most running tasks (CPU autoscaling)")
+    nat_gateways: StrictInt = Field(
+        0, ge=0, le=3, description="0: tasks and nodes in public subnets, no NAT; 1-3: private subnets behind NAT"
+    )
+    eks_instance_types: list[StrictStr] = Field(["t4g.medium"], min_length=1, description="Graviton node types")
+    eks_min_nodes: StrictInt = Field(1, ge=0, le=100, description="fewest nodes")
+    eks_max_nodes: StrictInt = Field(3, ge=1, le=100, description="most nodes")
+    eks_version: StrictStr = Field(DEFAULT_EKS_VERSION, description="Kubernetes version of the cluster")
+    eks_admin_role_arns: list[StrictStr] = Field([], description="IAM roles given cluster-admin access entries")
 
     @field_validator("account")
     @classmethod
@@ -90,10 +114,64 @@ class EnvironmentConfig(_Settings):
             raise ValueError("must be an AWS region such as 'us-east-1' or 'eu-west-1'")
         return value
 
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION:
+            raise ValueError(f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION))}")
+        return value
+
+    @field_validator("alarm_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("must be an email address such as 'team@example.com'")
+        return value
+
+    @field_validator("ecs_cpu")
+    @classmethod
+    def _cpu(cls, value: int) -> int:
+        if value not in FARGATE_MEMORY:
+            raise ValueError(f"must be a Fargate size: {', '.join(map(str, FARGATE_MEMORY))}")
+        return value
+
+    @field_validator("eks_instance_types")
+    @classmethod
+    def _graviton(cls, value: list[str]) -> list[str]:
+        for instance_type in value:
+            if not is_graviton(instance_type):
+                raise ValueError(f"'{instance_type}' is not a Graviton instance type (t4g, m7g, c7g, r7g, ...)")
+        return value
+
+    @field_validator("eks_version")
+    @classmethod
+    def _eks_version(cls, value: str) -> str:
+        if not _EKS_VERSION.match(value):
+            raise ValueError("must be a Kubernetes minor version such as '1.34'")
+        return value
+
+    @field_validator("eks_admin_role_arns")
+    @classmethod
+    def _role_arns(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not _ROLE_ARN.match(arn):
+                raise ValueError(f"'{arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)")
+        return value
+
     @model_validator(mode="after")
     def _region_with_account(self) -> EnvironmentConfig:
         if self.account and not self.region:
             raise ValueError("'region' is required when 'account' is set")
+        if self.ecs_memory_mb not in FARGATE_MEMORY[self.ecs_cpu]:
+            allowed = FARGATE_MEMORY[self.ecs_cpu]
+            raise ValueError(
+                f"ecs_memory_mb {self.ecs_memory_mb} does not fit ecs_cpu {self.ecs_cpu}; allowed: {allowed[0]} to"
+                f" {allowed[-1]} ({', '.join(map(str, allowed[:3]))}, ...)"
+            )
+        if self.ecs_min_tasks > self.ecs_max_tasks:
+            raise ValueError(f"ecs_min_tasks {self.ecs_min_tasks} is above ecs_max_tasks {self.ecs_max_tasks}")
+        if self.eks_min_nodes > self.eks_max_nodes:
+            raise ValueError(f"eks_min_nodes {self.eks_min_nodes} is above eks_max_nodes {self.eks_max_nodes}")
         return self
 
 
@@ -162,6 +240,7 @@ class AppConfig(_Settings):
     project: StrictStr = Field(description="prefix of every resource name")
     environments: dict[EnvironmentName, EnvironmentConfig] = Field(min_length=1)
     services: list[ServiceConfig] = Field(min_length=1)
+    eks: list[EnvironmentName] = Field([], description="environments that get an EKS cluster")
 
     @field_validator("project")
     @classmethod
@@ -180,6 +259,29 @@ class AppConfig(_Settings):
             except json.JSONDecodeError as err:
                 raise ValueError(f"must be JSON ({err.msg})") from None
         return value
+
+    @field_validator("eks", mode="before")
+    @classmethod
+    def _environment_list(cls, value: Any) -> Any:
+        """`-c eks=dev,prod` passes a string: a comma-separated list (or JSON)."""
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                try:
+                    return json.loads(value)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"must be JSON ({err.msg}) or names separated by commas") from None
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _eks_environments_exist(self) -> AppConfig:
+        for name in self.eks:
+            if name not in self.environments:
+                raise ValueError(f"eks lists '{name}', which is not in environments ({', '.join(self.environments)})")
+        return self
+
+    def has_eks(self, environment: str) -> bool:
+        return environment in self.eks
 
     @field_validator("services")
     @classmethod

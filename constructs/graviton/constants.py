@@ -3,6 +3,7 @@
 from aws_cdk import Duration
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 
 PLATFORM = "linux/arm64"
 # Build arguments buildx derives from --platform; nobody may set them.
@@ -18,7 +19,47 @@ HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/{HANDLER_RUNTIME.name}/{POWERTOOLS_VERSION}"
 
 ENVIRONMENT_NAMES = ("dev", "test", "prod")
-SERVICE_TARGETS = ("lambda",)
+# lambda: an arm64 container Lambda behind an HTTP API; ecs: an always-on Fargate ARM64 service behind an ALB;
+# eks: applied to the environment's EKS cluster when it has one.
+SERVICE_TARGETS = ("lambda", "ecs", "eks")
+# Every container service (ECS, EKS) listens here and answers GET /health.
+CONTAINER_PORT = 8080
+HEALTH_PATH = "/health"
+
+# CloudWatch Logs retention: the days it accepts -> CDK's names for them.
+LOG_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+# Fargate's task sizes: vCPU units -> the memory (MiB) each allows.
+FARGATE_MEMORY = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+}
+
+# EKS: managed node groups on Graviton with the AL2023 arm64 AMI, set explicitly (unset lets CDK pick AL2).
+EKS_AMI_TYPE = "AL2023_ARM_64_STANDARD"
+DEFAULT_EKS_VERSION = "1.34"
 DOCKER_ROOT = "docker"
 
 
@@ -37,6 +78,9 @@ OUTPUT_SOURCES_BUCKET = "BuildSourcesBucket"
 OUTPUT_BUILD_PROJECT = "BuildProject"
 OUTPUT_REPOSITORY_URI = "RepositoryUri"
 OUTPUT_IMAGE_URI = "ImageUri"
+OUTPUT_URL = "Url"
+OUTPUT_EKS_CLUSTER = "EksClusterName"
+OUTPUT_EKS_APPLY_PROJECT = "EksApplyProject"
 
 # Untagged images are leftovers of failed pushes: they expire after a few days.
 UNTAGGED_IMAGE_DAYS = 3

@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from graviton.constants import DEFAULT_LAMBDA_MEMORY_MB, DEFAULT_LAMBDA_TIMEOUT, LAMBDA_ARCHITECTURE
 from graviton.image_build import ArmImageBuild
+from graviton.nag import acknowledge
 
 
 class ArmImageFunction(Construct):
@@ -21,8 +22,11 @@ class ArmImageFunction(Construct):
     :param image: the ArmImageBuild whose image the function runs.
     :param memory_mb: memory in MB (default: 512).
     :param timeout: the longest one invocation may take (default: 10 seconds).
+    :param reserved_concurrency: concurrent executions reserved for it (default: none reserved).
     :param environment: environment variables for the function (default: none).
     :param log_retention: how long the function's logs are kept (default: one month).
+
+    X-Ray tracing is active: the image's Powertools Tracer sends its segments there.
     """
 
     def __init__(
@@ -33,6 +37,7 @@ class ArmImageFunction(Construct):
         image: ArmImageBuild,
         memory_mb: int = DEFAULT_LAMBDA_MEMORY_MB,
         timeout: Duration = DEFAULT_LAMBDA_TIMEOUT,
+        reserved_concurrency: int | None = None,
         environment: dict[str, str] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
@@ -48,8 +53,15 @@ class ArmImageFunction(Construct):
             architecture=LAMBDA_ARCHITECTURE,
             memory_size=memory_mb,
             timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
             environment=environment or {},
             role=self.role,
             log_group=self.log_group,
         )
         self.function.node.add_dependency(image.image)
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "IAM5[Resource::*]",
+            "xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions",
+        )

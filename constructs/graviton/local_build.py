@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from graviton.config import ServiceConfig
+from graviton.constants import CONTAINER_PORT
 from graviton.docker_push import ROOT, OneLineParser, Refusal, checked_dockerfile, find_service, read_config
 
 ARCHITECTURES = ("amd64", "arm64")
@@ -53,7 +54,11 @@ def build_command(docker: str, service: ServiceConfig, dockerfile: str, arch: st
     ]
 
 
-def run_hint(tag: str) -> str:
+def run_hint(tag: str, service: ServiceConfig) -> str:
+    """A Lambda image answers through the runtime emulator; a container service answers HTTP itself."""
+    if "lambda" not in service.targets:
+        url = f"http://localhost:{CONTAINER_PORT}/arch"
+        return f"run it:  docker run -p {CONTAINER_PORT}:{CONTAINER_PORT} {tag}\ncall it: curl {url}"
     event = json.dumps(ARCH_EVENT, separators=(",", ":"))
     return f"run it:  docker run -p 9000:8080 {tag}\ncall it: curl -XPOST \"{INVOKE_URL}\" -d '{event}'"
 
@@ -65,7 +70,7 @@ def main(argv: list[str] | None = None, *, root: Path = ROOT) -> int:
         refusal_prefix="docker-build",
     )
     parser.add_argument(
-        "service", metavar="SERVICE", nargs="?", help="a service's name from cdk.json (default: the only one)"
+        "service", metavar="SERVICE", nargs="?", help="a service's name from cdk.json (default: the first one)"
     )
     parser.add_argument(
         "--arch", default=DEFAULT_ARCH, help=f"{' or '.join(ARCHITECTURES)} (default: {DEFAULT_ARCH}, as deployed)"
@@ -76,9 +81,6 @@ def main(argv: list[str] | None = None, *, root: Path = ROOT) -> int:
         if args.arch not in ARCHITECTURES:
             raise Refusal(f"--arch '{args.arch}' is not allowed; allowed: {', '.join(ARCHITECTURES)}")
         config = read_config(root)
-        if args.service is None and len(config.services) > 1:
-            names = ", ".join(service.name for service in config.services)
-            raise Refusal(f"SERVICE is required when cdk.json has more than one service; configured: {names}")
         service = find_service(config, args.service) if args.service else config.services[0]
         dockerfile = checked_dockerfile(root, service, args.dockerfile)
         docker = shutil.which("docker")
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None, *, root: Path = ROOT) -> int:
     status = subprocess.run(command, cwd=root, check=False).returncode
     if status == 0:
         print(f"built {tag} for linux/{args.arch}: local only, never pushed")
-        print(run_hint(tag))
+        print(run_hint(tag, service))
     return status
 
 

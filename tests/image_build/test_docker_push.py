@@ -99,7 +99,7 @@ def test_wrong_argument_count_prints_the_usage(no_aws, args):
     ("args", "expected"),
     [
         (["qa", "api"], "docker-push: environment 'qa' is not configured; configured: dev, test, prod"),
-        (["dev", "web"], "docker-push: service 'web' is not configured in cdk.json; configured: api"),
+        (["dev", "shop"], "docker-push: service 'shop' is not configured in cdk.json; configured: api, web"),
         (
             ["dev", "api", "Dockerfile.x86"],
             "docker-push: dockerfile 'Dockerfile.x86' does not exist in docker/api/; available: Dockerfile.lambda",

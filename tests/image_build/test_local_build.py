@@ -12,8 +12,6 @@ from types import SimpleNamespace
 import pytest
 from support import ROOT, run
 
-from graviton import local_build
-
 FAKE_DOCKER = """#!/usr/bin/env bash
 # Logs its arguments NUL-separated and exits with FAKE_DOCKER_STATUS, like a docker that built (or did not).
 printf '%s\\0' "$@" > "$FAKE_DOCKER_LOG"
@@ -49,7 +47,7 @@ def refusal(result) -> str:
     return lines[0]
 
 
-def test_builds_the_only_service_for_the_asked_platform_into_the_local_store(fake_docker):
+def test_builds_the_first_service_for_the_asked_platform_into_the_local_store(fake_docker):
     result = local_build_run("--arch", "amd64", env=fake_docker)
 
     assert result.returncode == 0, result.stderr
@@ -81,6 +79,9 @@ def test_the_curl_hint_is_an_event_the_api_service_answers(fake_docker, monkeypa
     assert words[:3] == ["curl", "-XPOST", "http://localhost:9000/2015-03-31/functions/function/invocations"]
     event = json.loads(words[words.index("-d") + 1])
     monkeypatch.syspath_prepend(str(ROOT / "docker" / "api"))
+    # What the function's environment sets; Powertools reads it when the handler module loads.
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "graviton-guarantee")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     from api_service.handler import lambda_handler
 
     context = SimpleNamespace(
@@ -104,7 +105,7 @@ def test_docker_exit_status_is_passed_through_without_the_hint(fake_docker):
     ("args", "expected"),
     [
         (["--arch", "x86"], "docker-build: --arch 'x86' is not allowed; allowed: amd64, arm64"),
-        (["web"], "docker-build: service 'web' is not configured in cdk.json; configured: api"),
+        (["shop"], "docker-build: service 'shop' is not configured in cdk.json; configured: api, web"),
         (
             ["--dockerfile", "Dockerfile.x86"],
             "docker-build: dockerfile 'Dockerfile.x86' does not exist in docker/api/; available: Dockerfile.lambda",
@@ -123,15 +124,10 @@ def test_no_docker_on_path_is_refused(tmp_path):
     assert line == "docker-build: 'docker' is not on PATH; install Docker with buildx to build locally"
 
 
-def test_service_is_required_when_there_are_several(tmp_path, capsys):
-    for folder in ("api", "worker"):
-        (tmp_path / "docker" / folder).mkdir(parents=True)
-        (tmp_path / "docker" / folder / "Dockerfile").write_text("FROM scratch\n")
-    services = [{"name": name, "folder": name, "targets": ["lambda"]} for name in ("api", "worker")]
-    context = {"project": "gg", "environments": {"dev": {}}, "services": services}
-    (tmp_path / "cdk.json").write_text(json.dumps({"context": context}))
-
-    assert local_build.main([], root=tmp_path) == 2
-    assert capsys.readouterr().err.splitlines() == [
-        "docker-build: SERVICE is required when cdk.json has more than one service; configured: api, worker"
-    ]
+def test_a_container_service_gets_a_plain_http_hint(fake_docker):
+    result = local_build_run("web", env=fake_docker)
+    assert result.returncode == 0, result.stderr
+    argv = docker_argv(fake_docker)
+    assert argv[argv.index("-f") + 1] == "docker/web/Dockerfile"
+    assert "docker run -p 8080:8080 graviton-guarantee-web:local-arm64" in result.stdout
+    assert "curl http://localhost:8080/arch" in result.stdout

@@ -1,0 +1,76 @@
+"""Alarms: one encrypted SNS topic per environment, and the alarms each workload raises on it."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+
+from constructs import Construct
+
+# p99 duration alarms fire at this share of the function's timeout: slow before it fails.
+DURATION_ALARM_SHARE = 0.8
+ALARM_PERIOD = Duration.minutes(5)
+
+
+class AlarmTopic(Construct):
+    """The SNS topic an environment's alarms (and later its pipeline) notify, encrypted with its own key.
+
+    :param email: an address to subscribe (default: none; subscribe later in the console or with the CLI).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, email: str | None = None) -> None:
+        super().__init__(scope, id)
+        # A customer key, because CloudWatch cannot publish to a topic under the AWS-managed aws/sns key.
+        self.key = kms.Key(self, "Key", enable_key_rotation=True, description="alarm notifications")
+        self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
+        if email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+    @property
+    def action(self) -> actions.SnsAction:
+        return actions.SnsAction(self.topic)
+
+
+class FunctionAlarms(Construct):
+    """Errors, throttles and p99 duration of one function, each to the topic.
+
+    :param function: the function to watch.
+    :param topic: where the alarms go.
+    :param timeout: the function's timeout; p99 duration alarms at 80% of it.
+    """
+
+    def __init__(
+        self, scope: Construct, id: str, *, function: lambda_.IFunction, topic: AlarmTopic, timeout: Duration
+    ) -> None:
+        super().__init__(scope, id)
+        threshold_ms = timeout.to_milliseconds() * DURATION_ALARM_SHARE
+        watched = {
+            "Errors": (function.metric_errors(period=ALARM_PERIOD, statistic="Sum"), 1, "any error"),
+            "Throttles": (function.metric_throttles(period=ALARM_PERIOD, statistic="Sum"), 1, "any throttle"),
+            "P99Duration": (
+                function.metric_duration(period=ALARM_PERIOD, statistic="p99"),
+                threshold_ms,
+                f"p99 duration at {int(DURATION_ALARM_SHARE * 100)}% of the timeout",
+            ),
+        }
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        for name, (metric, threshold, what) in watched.items():
+            alarm = metric.create_alarm(
+                self,
+                name,
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=f"{what} in {int(ALARM_PERIOD.to_minutes())} minutes",
+            )
+            alarm.add_alarm_action(topic.action)
+            alarm.add_ok_action(topic.action)
+            self.alarms[name] = alarm

@@ -1,0 +1,112 @@
+"""The api service on Lambda: arm64, HTTPS through an HTTP API, Powertools settings, alarms to SNS."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import ROOT, repo_context
+
+from graviton import load_config
+from graviton.alarms import DURATION_ALARM_SHARE
+
+
+def one(template, resource_type: str, props: dict | None = None) -> tuple[str, dict]:
+    found = template.find_resources(resource_type, {"Properties": props} if props else None)
+    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
+    return next(iter(found.items()))
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config(repo_context(), root=ROOT)
+
+
+@pytest.fixture(scope="module")
+def function(dev):
+    return one(dev, "AWS::Lambda::Function", {"PackageType": "Image"})
+
+
+def test_the_function_is_arm64_traced_and_sized_from_config(function, config):
+    props = function[1]["Properties"]
+    dev = config.environments["dev"]
+    assert props["Architectures"] == ["arm64"]
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert (props["MemorySize"], props["Timeout"]) == (dev.lambda_memory_mb, dev.lambda_timeout_seconds)
+    assert props["Environment"]["Variables"] == {
+        "POWERTOOLS_SERVICE_NAME": "api",
+        "POWERTOOLS_METRICS_NAMESPACE": config.project,
+        "ENVIRONMENT": "dev",
+    }
+
+
+def test_reserved_concurrency_comes_from_each_environment(synthesized, config):
+    for environment in ("dev", "prod"):
+        _, function = one(synthesized.template(environment), "AWS::Lambda::Function", {"PackageType": "Image"})
+        expected = config.environments[environment].lambda_reserved_concurrency
+        assert function["Properties"].get("ReservedConcurrentExecutions") == expected
+    assert config.environments["prod"].lambda_reserved_concurrency  # the repo's config sets one for prod
+
+
+def test_log_retention_comes_from_each_environment(synthesized, config):
+    for environment in ("dev", "prod"):
+        template = synthesized.template(environment)
+        _, function = one(template, "AWS::Lambda::Function", {"PackageType": "Image"})
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        retention = template.to_json()["Resources"][group]["Properties"]["RetentionInDays"]
+        assert retention == config.environments[environment].log_retention_days
+    assert config.environments["dev"].log_retention_days != config.environments["prod"].log_retention_days
+
+
+def test_an_http_api_sends_every_route_to_the_function(dev, function):
+    api, props = one(dev, "AWS::ApiGatewayV2::Api")
+    assert props["Properties"]["ProtocolType"] == "HTTP"
+    integration, integration_props = one(dev, "AWS::ApiGatewayV2::Integration")
+    assert integration_props["Properties"]["IntegrationType"] == "AWS_PROXY"
+    assert integration_props["Properties"]["IntegrationUri"] == {"Fn::GetAtt": [function[0], "Arn"]}
+    assert integration_props["Properties"]["PayloadFormatVersion"] == "2.0"
+    _, route = one(dev, "AWS::ApiGatewayV2::Route")
+    assert route["Properties"]["RouteKey"] == "$default"
+    assert route["Properties"]["Target"] == {"Fn::Join": ["", ["integrations/", {"Ref": integration}]]}
+    _, permission = one(dev, "AWS::Lambda::Permission")
+    assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    assert permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [function[0], "Arn"]}
+    assert dev.to_json()["Outputs"]["ApiUrl"]["Value"] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
+
+
+def test_the_stage_logs_every_request_and_throttles(dev):
+    _, stage = one(dev, "AWS::ApiGatewayV2::Stage")
+    props = stage["Properties"]
+    assert props["StageName"] == "$default" and props["AutoDeploy"] is True
+    group = props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    assert dev.to_json()["Resources"][group]["Type"] == "AWS::Logs::LogGroup"
+    assert {"requestId", "status", "latencyMs"} <= set(json.loads(props["AccessLogSettings"]["Format"]))
+    assert props["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50}
+
+
+@pytest.mark.parametrize(
+    ("metric", "statistic", "threshold"),
+    [("Errors", "Sum", 1), ("Throttles", "Sum", 1), ("Duration", "p99", None)],
+)
+def test_errors_throttles_and_p99_duration_alarm_to_the_encrypted_topic(
+    dev, function, config, metric, statistic, threshold
+):
+    topic, topic_props = one(dev, "AWS::SNS::Topic")
+    _, alarm = one(dev, "AWS::CloudWatch::Alarm", {"MetricName": metric})
+    props = alarm["Properties"]
+    expected = threshold or config.environments["dev"].lambda_timeout_seconds * 1000 * DURATION_ALARM_SHARE
+    assert props["Namespace"] == "AWS/Lambda"
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function[0]}}]
+    assert (props.get("Statistic") or props.get("ExtendedStatistic")) == statistic
+    assert props["Threshold"] == expected
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["AlarmActions"] == [{"Ref": topic}]
+    assert "KmsMasterKeyId" in topic_props["Properties"]
+
+
+def test_cloudwatch_may_use_the_topics_key(dev):
+    _, topic = one(dev, "AWS::SNS::Topic")
+    key = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    statements = dev.to_json()["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
+    cloudwatch = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch and set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
