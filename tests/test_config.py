@@ -116,6 +116,51 @@ def test_the_repository_config_loads():
             lambda c: c["services"][0].update(build_args={"PORT": 8080}),
             "'services[0].build_args.PORT' = 8080 is not allowed: must be a valid string",
         ),
+        (
+            lambda c: c["environments"]["dev"].update(log_retention_days=10),
+            "'environments.dev.log_retention_days' = 10 is not allowed: must be one of CloudWatch's retention periods",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(alarm_email="team-at-example"),
+            "'environments.dev.alarm_email' = \"team-at-example\" is not allowed: must be an email address",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(lambda_reserved_concurrency=0),
+            "'environments.dev.lambda_reserved_concurrency' = 0 is not allowed: must be greater than or equal to 1",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(ecs_cpu=300),
+            "'environments.dev.ecs_cpu' = 300 is not allowed: must be a Fargate size: 256, 512, 1024, 2048, 4096",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(ecs_cpu=1024, ecs_memory_mb=512),
+            "ecs_memory_mb 512 does not fit ecs_cpu 1024; allowed: 2048 to 8192",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(ecs_min_tasks=3, ecs_max_tasks=2),
+            "ecs_min_tasks 3 is above ecs_max_tasks 2",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(nat_gateways=4),
+            "'environments.dev.nat_gateways' = 4 is not allowed: must be less than or equal to 3",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(eks_instance_types=["t4g.large", "m5.large"]),
+            "'m5.large' is not a Graviton instance type",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(eks_version="latest"),
+            "'environments.dev.eks_version' = \"latest\" is not allowed: must be a Kubernetes minor version",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(eks_admin_role_arns=["admin"]),
+            "'admin' is not an IAM role ARN",
+        ),
+        (lambda c: c.update(eks="dev,qa"), "'eks[1]' = \"qa\" is not allowed: must be 'dev', 'test' or 'prod'"),
+        (
+            lambda c: c.update(eks="prod", environments={"dev": {}}),
+            "eks lists 'prod', which is not in environments (dev)",
+        ),
         (lambda c: c.pop("project"), "cdk.json: 'project' is missing; it is required"),
         (lambda c: c.update(projcet="x"), "unknown context key 'projcet'; allowed keys: project, environments"),
         (lambda c: c.update(services="[not json"), "'services' = \"[not json\" is not allowed: must be JSON"),
@@ -123,6 +168,13 @@ def test_the_repository_config_loads():
 )
 def test_bad_values_give_one_line_naming_key_value_and_what_is_allowed(change, expected):
     assert expected in error_for(change)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [("dev", ["dev"]), ("dev, prod", ["dev", "prod"]), ('["test"]', ["test"]), ("", [])]
+)
+def test_eks_takes_names_separated_by_commas_or_json(given, expected):
+    assert load_config(with_change(lambda c: c.update(eks=given)), root=ROOT).eks == expected
 
 
 def test_json_strings_from_the_command_line_are_read_as_json():
