@@ -125,6 +125,14 @@ def test_the_repository_config_loads():
             "'environments.dev.alarm_email' = \"team-at-example\" is not allowed: must be an email address",
         ),
         (
+            lambda c: c["environments"]["dev"].update(lambda_reserved_concurrency=901),
+            "'environments.dev.lambda_reserved_concurrency' = 901 is not allowed: must be less than or equal to 900",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(eks_min_nodes=0),
+            "'environments.dev.eks_min_nodes' = 0 is not allowed: must be greater than or equal to 1",
+        ),
+        (
             lambda c: c["environments"]["dev"].update(lambda_reserved_concurrency=0),
             "'environments.dev.lambda_reserved_concurrency' = 0 is not allowed: must be greater than or equal to 1",
         ),
@@ -141,8 +149,8 @@ def test_the_repository_config_loads():
             "ecs_min_tasks 3 is above ecs_max_tasks 2",
         ),
         (
-            lambda c: c["environments"]["dev"].update(nat_gateways=4),
-            "'environments.dev.nat_gateways' = 4 is not allowed: must be less than or equal to 3",
+            lambda c: c["environments"]["dev"].update(nat_gateways=3),
+            "'environments.dev.nat_gateways' = 3 is not allowed: must be less than or equal to 2",
         ),
         (
             lambda c: c["environments"]["dev"].update(eks_instance_types=["t4g.large", "m5.large"]),

@@ -83,7 +83,7 @@ class EnvironmentConfig(_Settings):
         DEFAULT_MAX_IMAGE_COUNT, ge=1, le=1000, description="images kept per repository; older ones expire"
     )
     lambda_reserved_concurrency: StrictInt | None = Field(
-        None, ge=1, le=1000, description="concurrent executions reserved for each Lambda; unset: none reserved"
+        None, ge=1, le=900, description="reserved concurrency per Lambda; the account keeps 100 unreserved"
     )
     log_retention_days: StrictInt = Field(30, description="how long workload logs are kept")
     alarm_email: StrictStr | None = Field(None, description="who the alarm topic emails; unset: nobody")
@@ -92,10 +92,10 @@ class EnvironmentConfig(_Settings):
     ecs_min_tasks: StrictInt = Field(1, ge=1, le=100, description="fewest running tasks")
     ecs_max_tasks: StrictInt = Field(2, ge=1, le=100, description="most running tasks (CPU autoscaling)")
     nat_gateways: StrictInt = Field(
-        0, ge=0, le=3, description="0: tasks and nodes in public subnets, no NAT; 1-3: private subnets behind NAT"
+        0, ge=0, le=2, description="0: tasks and nodes in public subnets, no NAT; 1-2: private subnets behind NAT"
     )
     eks_instance_types: list[StrictStr] = Field(["t4g.medium"], min_length=1, description="Graviton node types")
-    eks_min_nodes: StrictInt = Field(1, ge=0, le=100, description="fewest nodes")
+    eks_min_nodes: StrictInt = Field(1, ge=1, le=100, description="fewest nodes (the desired count)")
     eks_max_nodes: StrictInt = Field(3, ge=1, le=100, description="most nodes")
     eks_version: StrictStr = Field(DEFAULT_EKS_VERSION, description="Kubernetes version of the cluster")
     eks_admin_role_arns: list[StrictStr] = Field([], description="IAM roles given cluster-admin access entries")

@@ -59,7 +59,7 @@ FARGATE_MEMORY = {
 
 # EKS: managed node groups on Graviton with the AL2023 arm64 AMI, set explicitly (unset lets CDK pick AL2).
 EKS_AMI_TYPE = "AL2023_ARM_64_STANDARD"
-DEFAULT_EKS_VERSION = "1.34"
+DEFAULT_EKS_VERSION = "1.35"
 DOCKER_ROOT = "docker"
 
 

@@ -89,7 +89,6 @@ class ArmFargateService(Construct):
             "Service",
             cluster=cluster,
             task_definition=self.task_definition,
-            desired_count=min_tasks,
             task_subnets=task_subnets,
             assign_public_ip=assign_public_ip,
             public_load_balancer=True,
@@ -98,6 +97,8 @@ class ArmFargateService(Construct):
             health_check_grace_period=Duration.seconds(30),
         )
         self.service.target_group.configure_health_check(path=HEALTH_PATH, healthy_http_codes="200")
+        # Draining for 30 s, not 5 minutes: deployments and rollbacks finish sooner.
+        self.service.target_group.set_attribute("deregistration_delay.timeout_seconds", "30")
         self.service.service.node.add_dependency(image.image)
         scaling = self.service.service.auto_scale_task_count(min_capacity=min_tasks, max_capacity=max_tasks)
         scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=CPU_TARGET_PERCENT)

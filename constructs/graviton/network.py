@@ -16,7 +16,7 @@ class EnvironmentNetwork(Construct):
     A NAT gateway costs about $32 a month each plus $0.045 per GB before any traffic is served; a public IP
     costs about $3.60 a month per task. For dev and test, and for small prod services, public subnets win.
 
-    :param nat_gateways: 0 (default) for public subnets only; 1 to 3 for private subnets behind that many NATs.
+    :param nat_gateways: 0 (default) for public subnets only; 1 or 2 for private subnets behind that many NATs.
     :param flow_log_retention: how long VPC flow logs are kept (default: one month).
     """
 
@@ -29,8 +29,10 @@ class EnvironmentNetwork(Construct):
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
         super().__init__(scope, id)
-        if not 0 <= nat_gateways <= 3:
-            raise ValueError(f"EnvironmentNetwork: nat_gateways must be 0 to 3, not {nat_gateways}")
+        if not 0 <= nat_gateways <= 2:
+            raise ValueError(
+                f"EnvironmentNetwork: nat_gateways must be 0 to 2 (one per AZ at most), not {nat_gateways}"
+            )
         subnets = [ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24)]
         if nat_gateways:
             subnets.append(

@@ -166,6 +166,7 @@ def test_the_cluster_uses_access_entries_all_control_plane_logs_and_its_own_secr
     props = cluster["Properties"]
     assert props["Version"] == VERSION
     assert props["AccessConfig"] == {"AuthenticationMode": "API", "BootstrapClusterCreatorAdminPermissions": False}
+    assert props["UpgradePolicy"] == {"SupportType": "STANDARD"}  # never the 6x extended-support price
     assert [t["Type"] for t in props["Logging"]["ClusterLogging"]["EnabledTypes"]] == [
         "api",
         "audit",
@@ -429,6 +430,11 @@ def test_pods_are_probed_on_health_and_run_as_a_non_root_user_that_cannot_escala
     assert security["runAsUser"] == 10001
     assert security["allowPrivilegeEscalation"] is False
     assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["runAsGroup"] == 10001
+    # A read-only root, as on ECS, with /tmp the one writable place.
+    assert security["readOnlyRootFilesystem"] is True
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert deployment["spec"]["template"]["spec"]["volumes"] == [{"name": "tmp", "emptyDir": {}}]
 
 
 def test_services_select_their_deployments_pods_on_the_named_port():

@@ -74,6 +74,7 @@ def test_the_service_starts_after_its_image_exists_and_rolls_back_failed_deploym
     _, service = one(dev, "AWS::ECS::Service")
     props = service["Properties"]
     assert props["LaunchType"] == "FARGATE"
+    assert "DesiredCount" not in props  # a deploy must not reset what autoscaling chose
     assert props["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     images = dev.find_resources("Custom::ArmImageBuild")
     assert set(images) & set(service["DependsOn"])
@@ -84,6 +85,7 @@ def test_the_load_balancer_checks_the_health_route_on_the_container_port(dev):
     props = group["Properties"]
     assert (props["HealthCheckPath"], props["Matcher"], props["Port"]) == ("/health", {"HttpCode": "200"}, 80)
     assert props["TargetType"] == "ip"
+    assert {"Key": "deregistration_delay.timeout_seconds", "Value": "30"} in props["TargetGroupAttributes"]
     _, balancer = one(dev, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert balancer["Properties"]["Scheme"] == "internet-facing"
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Template
 from support import ROOT, repo_context
 
-from graviton import load_config
+from graviton import ArmImageBuild, ArmImageFunction, ImageRepository, load_config
 from graviton.alarms import DURATION_ALARM_SHARE
 
 
@@ -40,12 +42,27 @@ def test_the_function_is_arm64_traced_and_sized_from_config(function, config):
     }
 
 
-def test_reserved_concurrency_comes_from_each_environment(synthesized, config):
+def test_no_concurrency_is_reserved_unless_configured(synthesized, config):
+    # A new account's quota is 10 and Lambda keeps 100 unreserved: reserving by default would fail deploys.
     for environment in ("dev", "prod"):
         _, function = one(synthesized.template(environment), "AWS::Lambda::Function", {"PackageType": "Image"})
-        expected = config.environments[environment].lambda_reserved_concurrency
-        assert function["Properties"].get("ReservedConcurrentExecutions") == expected
-    assert config.environments["prod"].lambda_reserved_concurrency  # the repo's config sets one for prod
+        assert config.environments[environment].lambda_reserved_concurrency is None
+        assert "ReservedConcurrentExecutions" not in function["Properties"]
+
+
+def test_configured_reserved_concurrency_reaches_the_function():
+    stack = cdk.Stack(cdk.App(), "S")
+    repository = ImageRepository(stack, "Repository", repository_name="gg-r")
+    build = ArmImageBuild(
+        stack, "Build", repository=repository, source_dir=ROOT / "docker" / "api", dockerfile="Dockerfile.lambda"
+    )
+    ArmImageFunction(stack, "Function", image=build, reserved_concurrency=25)
+    (function,) = (
+        Template.from_stack(stack)
+        .find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}})
+        .values()
+    )
+    assert function["Properties"]["ReservedConcurrentExecutions"] == 25
 
 
 def test_log_retention_comes_from_each_environment(synthesized, config):
@@ -102,6 +119,17 @@ def test_errors_throttles_and_p99_duration_alarm_to_the_encrypted_topic(
     assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert props["AlarmActions"] == [{"Ref": topic}]
     assert "KmsMasterKeyId" in topic_props["Properties"]
+
+
+def test_cloudwatch_alarms_of_this_account_may_publish_to_the_topic(dev):
+    topic, _ = one(dev, "AWS::SNS::Topic")
+    (policy,) = dev.find_resources("AWS::SNS::TopicPolicy", {"Properties": {"Topics": [{"Ref": topic}]}}).values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish" and allow["Resource"] == {"Ref": topic}
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert ":alarm:*" in json.dumps(allow["Condition"]["ArnLike"]["aws:SourceArn"])
 
 
 def test_cloudwatch_may_use_the_topics_key(dev):

@@ -116,6 +116,8 @@ class ArmEksCluster(Construct):
             resources_vpc_config=eks.CfnCluster.ResourcesVpcConfigProperty(
                 subnet_ids=selection.subnet_ids, endpoint_public_access=True, endpoint_private_access=True
             ),
+            # Standard support only: a cluster left behind on its version stops, it does not start costing 6x.
+            upgrade_policy=eks.CfnCluster.UpgradePolicyProperty(support_type="STANDARD"),
             access_config=eks.CfnCluster.AccessConfigProperty(
                 authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False
             ),

@@ -57,6 +57,7 @@ def _deployment(name: str, image: str, namespace: str) -> dict[str, Any]:
                     "nodeSelector": {"kubernetes.io/arch": "arm64"},
                     # The workloads do not call the Kubernetes API.
                     "automountServiceAccountToken": False,
+                    "volumes": [{"name": "tmp", "emptyDir": {}}],
                     "containers": [
                         {
                             "name": name,
@@ -64,6 +65,8 @@ def _deployment(name: str, image: str, namespace: str) -> dict[str, Any]:
                             # Tags are immutable and content-addressed: a cached image is the right one.
                             "imagePullPolicy": "IfNotPresent",
                             "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+                            # The root file system is read-only; /tmp is the one writable place, as on ECS.
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                             "readinessProbe": {**probe, "failureThreshold": 3},
                             "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 3},
                             "resources": {
@@ -73,6 +76,8 @@ def _deployment(name: str, image: str, namespace: str) -> dict[str, Any]:
                             "securityContext": {
                                 "runAsNonRoot": True,
                                 "runAsUser": RUN_AS_USER,
+                                "runAsGroup": RUN_AS_USER,
+                                "readOnlyRootFilesystem": True,
                                 "allowPrivilegeEscalation": False,
                                 "capabilities": {"drop": ["ALL"]},
                                 "seccompProfile": {"type": "RuntimeDefault"},

@@ -219,3 +219,8 @@ def test_the_healthcheck_fails_when_health_is_not_ok() -> None:
             assert run_healthcheck(unhealthy.server_address[1]) != 0
         finally:
             unhealthy.shutdown()
+
+
+def test_tmp_is_a_declared_volume_so_a_read_only_task_can_still_write_there() -> None:
+    # ECS and Kubernetes run the image with a read-only root; a declared volume keeps /tmp's 1777 mode.
+    assert json.loads(args_of(RUNTIME, "VOLUME")[0]) == ["/tmp"]
