@@ -12,7 +12,6 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from graviton import AppConfig, ConfigError, load_config
-from graviton.constants import stack_name
 from graviton.guard import GuardViolationError, guard
 from stacks import EnvironmentStack
 
@@ -22,19 +21,10 @@ ROOT = Path(__file__).resolve().parent
 def compose(app: cdk.App, config: AppConfig, *, root: Path = ROOT) -> dict[str, EnvironmentStack]:
     """Add every environment's stack to `app`, guarded for arm64, with cdk-nag on all of them."""
     guard(app)
-    stacks = {}
-    for environment, settings in config.environments.items():
-        pinned = settings.account or settings.region  # unset: environment-agnostic, synth needs no credentials
-        env = cdk.Environment(account=settings.account, region=settings.region) if pinned else None
-        stacks[environment] = EnvironmentStack(
-            app,
-            stack_name(environment),
-            config=config,
-            environment=environment,
-            root=root,
-            env=env,
-            description=f"{config.project} {environment}: arm64 (Graviton) container workloads",
-        )
+    stacks = {
+        environment: EnvironmentStack.for_environment(app, config=config, environment=environment, root=root)
+        for environment in config.environments
+    }
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
@@ -33,6 +33,7 @@ from graviton.constants import (
     OUTPUT_SOURCES_BUCKET,
     OUTPUT_URL,
     output_key,
+    stack_name,
 )
 from graviton.eks import ArmEksCluster
 from graviton.nag import acknowledge
@@ -63,6 +64,8 @@ class EnvironmentStack(Stack):
         sources = self._sources_bucket()
         self.alarms = AlarmTopic(self, "Alarms", email=self.settings.alarm_email)
         self.builds: dict[str, ArmImageBuild] = {}
+        # Each service's endpoint, for the post-deploy verification that reads stack outputs.
+        self.url_outputs: dict[str, CfnOutput] = {}
         for service in config.services:
             repository = ImageRepository(
                 self,
@@ -93,10 +96,29 @@ class EnvironmentStack(Stack):
             if "ecs" in service.targets:
                 outputs[OUTPUT_URL] = self._fargate_service(service, build)
             for what, value in outputs.items():
-                CfnOutput(self, output_key(service.construct_id, what), value=value)
+                output = CfnOutput(self, output_key(service.construct_id, what), value=value)
+                if what == OUTPUT_URL:
+                    self.url_outputs[service.name] = output
         if config.has_eks(environment):
             self._eks_cluster(key)
         CfnOutput(self, OUTPUT_SOURCES_BUCKET, value=sources.bucket_name)
+
+    @classmethod
+    def for_environment(cls, scope: Construct, *, config: AppConfig, environment: str, root: Path) -> EnvironmentStack:
+        """`DevStack` (or `TestStack`, `ProdStack`) as `cdk deploy` and the pipeline both deploy it."""
+        settings = config.environment(environment)
+        pinned = settings.account or settings.region  # unset: environment-agnostic, synth needs no credentials
+        return cls(
+            scope,
+            stack_name(environment),
+            config=config,
+            environment=environment,
+            root=root,
+            env=Environment(account=settings.account, region=settings.region) if pinned else None,
+            # Inside a pipeline stage the default name would be `Dev-DevStack`: keep the one `cdk deploy` uses.
+            stack_name=stack_name(environment),
+            description=f"{config.project} {environment}: arm64 (Graviton) container workloads",
+        )
 
     def _environment_variables(self, service: ServiceConfig) -> dict[str, str]:
         return {

@@ -48,6 +48,9 @@ _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _EKS_VERSION = re.compile(r"^1\.\d{2}$")
+_CONNECTION_ARN = re.compile(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+$")
+_REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
+_BRANCH = re.compile(r"^[\w./-]+$")
 
 
 class ConfigError(ValueError):
@@ -99,6 +102,9 @@ class EnvironmentConfig(_Settings):
     eks_max_nodes: StrictInt = Field(3, ge=1, le=100, description="most nodes")
     eks_version: StrictStr = Field(DEFAULT_EKS_VERSION, description="Kubernetes version of the cluster")
     eks_admin_role_arns: list[StrictStr] = Field([], description="IAM roles given cluster-admin access entries")
+    images_from: EnvironmentName | None = Field(
+        None, description="run the images this environment built (promotion) instead of building its own"
+    )
 
     @field_validator("account")
     @classmethod
@@ -241,6 +247,14 @@ class AppConfig(_Settings):
     environments: dict[EnvironmentName, EnvironmentConfig] = Field(min_length=1)
     services: list[ServiceConfig] = Field(min_length=1)
     eks: list[EnvironmentName] = Field([], description="environments that get an EKS cluster")
+    pipeline_connection_arn: StrictStr | None = Field(None, description="CodeConnections ARN of the git host")
+    pipeline_repository: StrictStr | None = Field(None, description="`owner/name` of the repository")
+    pipeline_branch: StrictStr = Field("main", description="the branch whose pushes run the pipeline")
+    pipeline_file_paths: list[StrictStr] = Field(
+        [], max_length=8, description="glob filters: only pushes touching these paths run it (default: any)"
+    )
+    pipeline_account: StrictStr | None = Field(None, description="account of PipelineStack (default: dev's)")
+    pipeline_region: StrictStr | None = Field(None, description="region of PipelineStack (default: dev's)")
 
     @field_validator("project")
     @classmethod
@@ -260,7 +274,42 @@ class AppConfig(_Settings):
                 raise ValueError(f"must be JSON ({err.msg})") from None
         return value
 
-    @field_validator("eks", mode="before")
+    @field_validator("pipeline_connection_arn")
+    @classmethod
+    def _connection(cls, value: str | None) -> str | None:
+        if value is not None and not _CONNECTION_ARN.match(value):
+            raise ValueError("must be a CodeConnections ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)")
+        return value
+
+    @field_validator("pipeline_repository")
+    @classmethod
+    def _repository(cls, value: str | None) -> str | None:
+        if value is not None and not _REPOSITORY.match(value):
+            raise ValueError("must be 'owner/name', for example 'acme/graviton-guarantee'")
+        return value
+
+    @field_validator("pipeline_branch")
+    @classmethod
+    def _branch(cls, value: str) -> str:
+        if not _BRANCH.match(value):
+            raise ValueError("must be a branch name such as 'main'")
+        return value
+
+    @field_validator("pipeline_account")
+    @classmethod
+    def _pipeline_account(cls, value: str | None) -> str | None:
+        if value is not None and not _ACCOUNT.match(value):
+            raise ValueError("must be a 12-digit AWS account id, for example '123456789012'")
+        return value
+
+    @field_validator("pipeline_region")
+    @classmethod
+    def _pipeline_region(cls, value: str | None) -> str | None:
+        if value is not None and value not in known_regions():
+            raise ValueError("must be an AWS region such as 'us-east-1' or 'eu-west-1'")
+        return value
+
+    @field_validator("eks", "pipeline_file_paths", mode="before")
     @classmethod
     def _environment_list(cls, value: Any) -> Any:
         """`-c eks=dev,prod` passes a string: a comma-separated list (or JSON)."""
@@ -279,6 +328,35 @@ class AppConfig(_Settings):
             if name not in self.environments:
                 raise ValueError(f"eks lists '{name}', which is not in environments ({', '.join(self.environments)})")
         return self
+
+    @model_validator(mode="after")
+    def _promotions_have_a_building_source(self) -> AppConfig:
+        for name, settings in self.environments.items():
+            source_name = settings.images_from
+            if source_name is None:
+                continue
+            source = self.environments.get(source_name)
+            if source_name == name or source is None or source.images_from is not None:
+                building = [n for n, s in self.environments.items() if s.images_from is None and n != name]
+                raise ValueError(
+                    f"environments.{name}.images_from '{source_name}' must name another environment that builds its"
+                    f" own images; those are: {', '.join(building) or 'none'}"
+                )
+            if settings.region and source.region and settings.region != source.region:
+                raise ValueError(
+                    f"environments.{name} ({settings.region}) cannot run images from {source_name} ({source.region}):"
+                    " Lambda and ECS pull only in their own region; use the same region"
+                )
+        return self
+
+    def promoted_to(self, environment: str) -> list[str]:
+        """The environments that run `environment`'s images."""
+        return [name for name, s in self.environments.items() if s.images_from == environment]
+
+    @property
+    def pipeline_missing(self) -> list[str]:
+        """The keys PipelineStack needs that are not set."""
+        return [key for key in ("pipeline_connection_arn", "pipeline_repository") if not getattr(self, key)]
 
     def has_eks(self, environment: str) -> bool:
         return environment in self.eks
