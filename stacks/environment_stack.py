@@ -36,6 +36,7 @@ from graviton.constants import (
     stack_name,
 )
 from graviton.eks import ArmEksCluster
+from graviton.image_build import ContainerImage, PromotedImage
 from graviton.nag import acknowledge
 
 
@@ -60,48 +61,89 @@ class EnvironmentStack(Stack):
         self.log_retention = LOG_RETENTION[self.settings.log_retention_days]
         Tags.of(self).add("project", config.project)
         Tags.of(self).add("environment", environment)
-        key = kms.Key(self, "BuildKey", enable_key_rotation=True, description="image build artifacts")
-        sources = self._sources_bucket()
+        self.root = root
         self.alarms = AlarmTopic(self, "Alarms", email=self.settings.alarm_email)
-        self.builds: dict[str, ArmImageBuild] = {}
+        self.images: dict[str, ContainerImage] = {}
         # Each service's endpoint, for the post-deploy verification that reads stack outputs.
         self.url_outputs: dict[str, CfnOutput] = {}
         for service in config.services:
-            repository = ImageRepository(
-                self,
-                f"{service.construct_id}Repository",
-                repository_name=f"{config.project}-{environment}-{service.name}",
-                max_image_count=self.settings.max_image_count,
-                retain=environment == "prod",
-            )
-            build = ArmImageBuild(
-                self,
-                service.build_construct_id,
-                repository=repository,
-                source_dir=root / service.source_dir,
-                dockerfile=service.dockerfile,
-                build_args=service.build_args,
-                encryption_key=key,
-                timeout=Duration.minutes(self.settings.image_build_timeout_minutes),
-                sources_bucket=sources,
-            )
-            self.builds[service.name] = build
-            outputs = {
-                OUTPUT_BUILD_PROJECT: build.project.project_name,
-                OUTPUT_REPOSITORY_URI: build.repository.repository_uri,
-                OUTPUT_IMAGE_URI: build.image_uri,
-            }
+            if self.settings.images_from:
+                image, outputs = self._promoted_image(service)
+            else:
+                image, outputs = self._built_image(service)
+            self.images[service.name] = image
+            outputs[OUTPUT_IMAGE_URI] = image.image_uri
             if "lambda" in service.targets:
-                outputs[OUTPUT_URL] = self._lambda_api(service, build)
+                outputs[OUTPUT_URL] = self._lambda_api(service, image)
             if "ecs" in service.targets:
-                outputs[OUTPUT_URL] = self._fargate_service(service, build)
+                outputs[OUTPUT_URL] = self._fargate_service(service, image)
             for what, value in outputs.items():
                 output = CfnOutput(self, output_key(service.construct_id, what), value=value)
                 if what == OUTPUT_URL:
                     self.url_outputs[service.name] = output
         if config.has_eks(environment):
-            self._eks_cluster(key)
-        CfnOutput(self, OUTPUT_SOURCES_BUCKET, value=sources.bucket_name)
+            self._eks_cluster()
+        if not self.settings.images_from:
+            CfnOutput(self, OUTPUT_SOURCES_BUCKET, value=self.sources_bucket.bucket_name)
+
+    def _built_image(self, service: ServiceConfig) -> tuple[ArmImageBuild, dict[str, str]]:
+        """This environment builds the service: its repository, its ARM build, docker-push's outputs."""
+        promoted_to = self.config.promoted_to(self.environment_name)
+        # Environments that run these images keep them: their retention and image count win.
+        keep = [self.settings.max_image_count, *(self.config.environment(e).max_image_count for e in promoted_to)]
+        repository = ImageRepository(
+            self,
+            f"{service.construct_id}Repository",
+            repository_name=f"{self.config.project}-{self.environment_name}-{service.name}",
+            max_image_count=max(keep),
+            pull_accounts=self._other_accounts(promoted_to),
+            retain=self.environment_name == "prod" or bool(promoted_to),
+        )
+        build = ArmImageBuild(
+            self,
+            service.build_construct_id,
+            repository=repository,
+            source_dir=self.root / service.source_dir,
+            dockerfile=service.dockerfile,
+            build_args=service.build_args,
+            encryption_key=self.key,
+            timeout=Duration.minutes(self.settings.image_build_timeout_minutes),
+            sources_bucket=self.sources_bucket,
+        )
+        outputs = {
+            OUTPUT_BUILD_PROJECT: build.project.project_name,
+            OUTPUT_REPOSITORY_URI: build.repository.repository_uri,
+        }
+        return build, outputs
+
+    def _promoted_image(self, service: ServiceConfig) -> tuple[PromotedImage, dict[str, str]]:
+        """The building environment's image of the service, by the same tag: built once, promoted as is."""
+        source_name = self.settings.images_from
+        source = self.config.environment(source_name)
+        image = PromotedImage(
+            self,
+            f"{service.construct_id}Image",
+            repository_name=f"{self.config.project}-{source_name}-{service.name}",
+            source_dir=self.root / service.source_dir,
+            dockerfile=service.dockerfile,
+            build_args=service.build_args,
+            account=source.account,
+            region=source.region,
+        )
+        return image, {}
+
+    def _other_accounts(self, environments: list[str]) -> list[str]:
+        """Accounts of `environments` that differ from this one's: they need the repository's pull policy."""
+        accounts = {self.config.environment(e).account for e in environments}
+        return sorted(a for a in accounts if a and a != self.settings.account)
+
+    @cached_property
+    def key(self) -> kms.Key:
+        return kms.Key(self, "BuildKey", enable_key_rotation=True, description="image build artifacts")
+
+    @cached_property
+    def sources_bucket(self) -> s3.Bucket:
+        return self._sources_bucket()
 
     @classmethod
     def for_environment(cls, scope: Construct, *, config: AppConfig, environment: str, root: Path) -> EnvironmentStack:
@@ -127,7 +169,7 @@ class EnvironmentStack(Stack):
             "ENVIRONMENT": self.environment_name,
         }
 
-    def _lambda_api(self, service: ServiceConfig, build: ArmImageBuild) -> str:
+    def _lambda_api(self, service: ServiceConfig, build: ContainerImage) -> str:
         """An arm64 function behind an HTTP API, with alarms; returns the API's URL."""
         timeout = Duration.seconds(self.settings.lambda_timeout_seconds)
         function = ArmImageFunction(
@@ -146,7 +188,7 @@ class EnvironmentStack(Stack):
         api = FunctionHttpApi(self, f"{service.construct_id}Api", function=function, log_retention=self.log_retention)
         return api.url
 
-    def _fargate_service(self, service: ServiceConfig, build: ArmImageBuild) -> str:
+    def _fargate_service(self, service: ServiceConfig, build: ContainerImage) -> str:
         """An always-on Fargate ARM64 service behind a public ALB; returns its URL."""
         return ArmFargateService(
             self,
@@ -163,7 +205,7 @@ class EnvironmentStack(Stack):
             log_retention=self.log_retention,
         ).url
 
-    def _eks_cluster(self, key: kms.IKey) -> None:
+    def _eks_cluster(self) -> None:
         """Graviton node groups, and an ARM CodeBuild step that applies the `eks` services after each deploy."""
         cluster = ArmEksCluster(
             self,
@@ -175,9 +217,9 @@ class EnvironmentStack(Stack):
             min_nodes=self.settings.eks_min_nodes,
             max_nodes=self.settings.eks_max_nodes,
             admin_role_arns=self.settings.eks_admin_role_arns,
-            workloads={s.name: self.builds[s.name] for s in self.config.services if "eks" in s.targets},
+            workloads={s.name: self.images[s.name] for s in self.config.services if "eks" in s.targets},
             log_retention=self.log_retention,
-            encryption_key=key,
+            encryption_key=self.key,
         )
         CfnOutput(self, OUTPUT_EKS_CLUSTER, value=cluster.cluster_name)
         if cluster.apply_project is not None:

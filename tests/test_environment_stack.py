@@ -6,10 +6,10 @@ import json
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Match, Template
 from support import ROOT, repo_context, synthesize
 
-from graviton import load_config
+from graviton import ArmImageBuild, ImageRepository, load_config
 
 IMAGE_FUNCTION = {"PackageType": "Image"}
 
@@ -35,11 +35,22 @@ def test_the_repository_scans_on_push_and_keeps_tags_immutable(dev):
     )
 
 
-def test_prod_keeps_its_repository_and_dev_empties_and_removes_it(synthesized):
-    prod = synthesized.template("prod").find_resources("AWS::ECR::Repository")
+def test_repositories_that_other_environments_run_from_are_retained(synthesized):
+    # Test and prod run dev's images: deleting DevStack must not take prod's images with it.
     dev = synthesized.template("dev").find_resources("AWS::ECR::Repository")
-    assert [r["DeletionPolicy"] for r in prod.values()] == ["Retain", "Retain"]
-    assert [(r["DeletionPolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()] == [("Delete", True)] * 2
+    assert [(r["DeletionPolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()] == [
+        ("Retain", False)
+    ] * 2
+
+
+def test_a_repository_nobody_else_runs_from_is_emptied_and_removed_with_its_stack():
+    stack = cdk.Stack(cdk.App(), "S")
+    repository = ImageRepository(stack, "Repository", repository_name="gg-dev-api")
+    ArmImageBuild(
+        stack, "Build", repository=repository, source_dir=ROOT / "docker" / "api", dockerfile="Dockerfile.lambda"
+    )
+    (resource,) = Template.from_stack(stack).find_resources("AWS::ECR::Repository").values()
+    assert (resource["DeletionPolicy"], resource["Properties"]["EmptyOnDelete"]) == ("Delete", True)
 
 
 def test_the_build_runs_natively_on_graviton_with_docker(dev):

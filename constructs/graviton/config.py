@@ -48,7 +48,9 @@ _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _EKS_VERSION = re.compile(r"^1\.\d{2}$")
-_CONNECTION_ARN = re.compile(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+$")
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+$"
+)
 _REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
 _BRANCH = re.compile(r"^[\w./-]+$")
 
@@ -278,7 +280,9 @@ class AppConfig(_Settings):
     @classmethod
     def _connection(cls, value: str | None) -> str | None:
         if value is not None and not _CONNECTION_ARN.match(value):
-            raise ValueError("must be a CodeConnections ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)")
+            raise ValueError(
+                "must be a CodeConnections ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)"
+            )
         return value
 
     @field_validator("pipeline_repository")

@@ -274,6 +274,11 @@ def main(argv: list[str] | None = None, *, root: Path = ROOT) -> int:
     try:
         config = read_config(root)
         settings = config.environment(args.environment)
+        if settings.images_from:
+            raise Refusal(
+                f"environment '{args.environment}' runs the images {settings.images_from} builds (images_from);"
+                f" build there: make docker-push-{settings.images_from} SERVICE={args.service}"
+            )
         service = find_service(config, args.service)
         dockerfile = checked_dockerfile(root, service, args.dockerfile)
         return push(root, args.environment, settings, service, dockerfile, poll_seconds=args.poll_seconds)

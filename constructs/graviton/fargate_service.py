@@ -10,7 +10,7 @@ from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from graviton.constants import CONTAINER_PORT, HEALTH_PATH
-from graviton.image_build import ArmImageBuild
+from graviton.image_build import ContainerImage
 from graviton.nag import acknowledge
 
 # The user the service images run as (`USER 10001:10001` in their Dockerfiles); ECS enforces it too.
@@ -35,7 +35,7 @@ class ArmFargateService(Construct):
     There is no architecture parameter: the task is ARM64 and nothing else. The service listens on 8080 and
     answers `GET /health`; deployments roll back on failure (circuit breaker); CPU drives the task count.
 
-    :param image: the ArmImageBuild whose image the service runs.
+    :param image: the ArmImageBuild (or PromotedImage) whose image the service runs.
     :param vpc: the VPC to run in.
     :param task_subnets: where tasks run (default: the VPC's private subnets).
     :param assign_public_ip: give tasks public IPs, for public subnets without NAT (default: False).
@@ -52,7 +52,7 @@ class ArmFargateService(Construct):
         scope: Construct,
         id: str,
         *,
-        image: ArmImageBuild,
+        image: ContainerImage,
         vpc: ec2.IVpc,
         task_subnets: ec2.SubnetSelection | None = None,
         assign_public_ip: bool = False,

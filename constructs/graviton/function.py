@@ -9,7 +9,7 @@ from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from graviton.constants import DEFAULT_LAMBDA_MEMORY_MB, DEFAULT_LAMBDA_TIMEOUT, LAMBDA_ARCHITECTURE
-from graviton.image_build import ArmImageBuild
+from graviton.image_build import ContainerImage
 from graviton.nag import acknowledge
 
 
@@ -19,7 +19,7 @@ class ArmImageFunction(Construct):
     There is no architecture parameter: the function is arm64 and nothing else. It refers to the image by its
     content-addressed tag and is created or updated only after the build has pushed that tag.
 
-    :param image: the ArmImageBuild whose image the function runs.
+    :param image: the ArmImageBuild (or PromotedImage) whose image the function runs.
     :param memory_mb: memory in MB (default: 512).
     :param timeout: the longest one invocation may take (default: 10 seconds).
     :param reserved_concurrency: concurrent executions reserved for it (default: none reserved).
@@ -34,7 +34,7 @@ class ArmImageFunction(Construct):
         scope: Construct,
         id: str,
         *,
-        image: ArmImageBuild,
+        image: ContainerImage,
         memory_mb: int = DEFAULT_LAMBDA_MEMORY_MB,
         timeout: Duration = DEFAULT_LAMBDA_TIMEOUT,
         reserved_concurrency: int | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jsii
 from aws_cdk import Duration, IStableListProducer, Lazy, RemovalPolicy
 from aws_cdk import aws_ecr as ecr
@@ -12,6 +14,7 @@ from graviton.constants import DEFAULT_MAX_IMAGE_COUNT, UNTAGGED_IMAGE_DAYS
 
 # Every action that writes an image; denied to all but the registered build roles.
 PUSH_ACTIONS = ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload")
+PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
 
 
 class ImageRepository(Construct):
@@ -22,7 +25,9 @@ class ImageRepository(Construct):
     roles). With no such role, nobody can push: synth refuses that repository.
 
     :param repository_name: the repository's name, `<project>-<environment>-<service>`.
-    :param max_image_count: how many images to keep; older ones expire (default: 20).
+    :param max_image_count: how many images to keep; older ones expire (default: 30).
+    :param pull_accounts: other accounts whose environments run these images (promotion): they may pull and
+        look tags up, and their Lambda functions may pull (default: none).
     :param retain: keep the repository and its images when the stack is deleted (default: False,
         the repository is emptied and removed).
     """
@@ -34,6 +39,7 @@ class ImageRepository(Construct):
         *,
         repository_name: str,
         max_image_count: int = DEFAULT_MAX_IMAGE_COUNT,
+        pull_accounts: Sequence[str] = (),
         retain: bool = False,
     ) -> None:
         super().__init__(scope, id)
@@ -76,6 +82,28 @@ class ImageRepository(Construct):
             )
         )
         self.node.add_validation(_HasPusher(self))
+        if pull_accounts:
+            self._allow_pulls_from(sorted(set(pull_accounts)))
+
+    def _allow_pulls_from(self, accounts: list[str]) -> None:
+        """Promoted environments in other accounts: their principals pull, their Lambda service pulls for them."""
+        self.repository.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PromotedEnvironmentsPull",
+                principals=[iam.AccountPrincipal(account) for account in accounts],
+                actions=[*PULL_ACTIONS, "ecr:DescribeImages"],
+            )
+        )
+        self.repository.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PromotedFunctionsPull",
+                principals=[iam.ServicePrincipal("lambda.amazonaws.com")],
+                actions=list(PULL_ACTIONS),
+                conditions={
+                    "StringLike": {"aws:sourceArn": [f"arn:aws:lambda:*:{account}:function:*" for account in accounts]}
+                },
+            )
+        )
 
     def allow_push_from(self, role: iam.IRole) -> None:
         """Let `role` (an ArmImageBuild's) push: pull and push rights, the policy's exception, and the right

@@ -138,10 +138,21 @@ def test_the_script_is_executable():
 
 
 def test_the_stack_declares_every_output_docker_push_reads(synthesized):
-    service = docker_push.read_config(ROOT).services[0]
-    for environment in ("dev", "test", "prod"):
-        outputs = synthesized.template_dict(environment)["Outputs"]
+    config = docker_push.read_config(ROOT)
+    building = [name for name, settings in config.environments.items() if not settings.images_from]
+    assert building == ["dev"]
+    for service in config.services:
+        outputs = synthesized.template_dict("dev")["Outputs"]
         assert set(docker_push.required_outputs(service).values()) <= set(outputs)
+
+
+def test_an_environment_that_runs_promoted_images_is_refused_with_where_to_build():
+    result = run([str(SCRIPT), "prod", "api"])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "docker-push: environment 'prod' runs the images dev builds (images_from); build there:"
+        " make docker-push-dev SERVICE=api"
+    ]
 
 
 # Against a moto server --------------------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_a_tag_already_in_the_repository_starts_no_build(aws):
     registry.add_response(
         "describe_images",
         {"imageDetails": [{"imageDigest": DIGEST, "imageTags": [TAG]}]},
-        {"repositoryName": "gg-dev-api", "imageIds": [{"imageTag": TAG}]},
+        {"registryId": "123456789012", "repositoryName": "gg-dev-api", "imageIds": [{"imageTag": TAG}]},
     )
     response = handler.on_event(event(), LambdaContext())  # no start_build scripted: the Stubber would refuse it
     assert response["Data"][contract.ATTR_IMAGE_DIGEST] == DIGEST
@@ -255,7 +255,9 @@ def test_a_successful_build_without_an_exported_digest_reads_it_from_ecr(aws):
     cb, registry, _ = aws
     cb.add_response("batch_get_builds", {"builds": [build("SUCCEEDED")]}, {"ids": [BUILD_ID]})
     registry.add_response(
-        "describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, {"repositoryName": ANY, "imageIds": ANY}
+        "describe_images",
+        {"imageDetails": [{"imageDigest": DIGEST}]},
+        {"registryId": "123456789012", "repositoryName": ANY, "imageIds": ANY},
     )
     response = handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext())
     assert response["Data"]["ImageDigest"] == DIGEST
@@ -266,8 +268,38 @@ def test_a_failed_build_whose_tag_a_concurrent_build_pushed_succeeds_with_that_i
     cb, registry, _ = aws
     cb.add_response("batch_get_builds", {"builds": [build("FAILED")]}, {"ids": [BUILD_ID]})
     registry.add_response(
-        "describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, {"repositoryName": ANY, "imageIds": ANY}
+        "describe_images",
+        {"imageDetails": [{"imageDigest": DIGEST}]},
+        {"registryId": "123456789012", "repositoryName": ANY, "imageIds": ANY},
     )
     response = handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext())
     assert response["IsComplete"] is True
     assert response["Data"]["ImageDigest"] == DIGEST
+
+
+PROMOTED = contract.ImageBuildProperties(
+    project_name="",
+    repository_name="gg-dev-api",
+    repository_uri="210987654321.dkr.ecr.eu-west-1.amazonaws.com/gg-dev-api",  # the building environment's account
+    image_tag=TAG,
+    source_location="",
+    timeout_seconds=300,
+)
+
+
+def test_a_promoted_image_is_looked_up_in_the_building_accounts_registry_and_never_built(aws):
+    _, registry, _ = aws
+    registry.add_response(
+        "describe_images",
+        {"imageDetails": [{"imageDigest": DIGEST}]},
+        {"registryId": "210987654321", "repositoryName": "gg-dev-api", "imageIds": [{"imageTag": TAG}]},
+    )
+    response = handler.on_event(event(props=PROMOTED), LambdaContext())
+    assert response["Data"]["ImageUri"] == f"{PROMOTED.repository_uri}@{DIGEST}"
+
+
+def test_a_promoted_image_that_was_never_built_fails_the_deployment_and_says_what_to_deploy(aws):
+    _, registry, _ = aws
+    tag_absent(registry)
+    with pytest.raises(contract.BuildFailedError, match="deploy the environment that builds them first"):
+        handler.on_event(event(props=PROMOTED), LambdaContext())

@@ -22,7 +22,7 @@ from constructs import Construct
 from graviton.constants import BUILD_COMPUTE, BUILD_IMAGE, EKS_AMI_TYPE
 from graviton.eks.manifests import NAMESPACE, is_workload_name, workload_manifests
 from graviton.guard.instance_types import is_graviton
-from graviton.image_build import ArmImageBuild
+from graviton.image_build import ContainerImage
 from graviton.nag import acknowledge, arn, logical_id
 
 BUILDSPEC = Path(__file__).with_name("buildspec.yml")
@@ -54,7 +54,8 @@ class ArmEksCluster(Construct):
     :param max_nodes: the most nodes.
     :param admin_role_arns: IAM roles given AmazonEKSClusterAdminPolicy on the whole cluster (default: none; then
         nobody but the apply build can reach the Kubernetes API).
-    :param workloads: service name -> its ArmImageBuild; each runs as a Deployment and a Service in ``default``
+    :param workloads: service name -> its image (ArmImageBuild or PromotedImage); each runs as a Deployment
+        and a Service in ``default``
         (default: none, and no apply project).
     :param log_retention: how long control-plane and apply-build logs are kept (default: one month).
     :param encryption_key: the KMS key for the apply build's artifacts (default: a new key with rotation).
@@ -72,7 +73,7 @@ class ArmEksCluster(Construct):
         min_nodes: int,
         max_nodes: int,
         admin_role_arns: Sequence[str] = (),
-        workloads: Mapping[str, ArmImageBuild] | None = None,
+        workloads: Mapping[str, ContainerImage] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         encryption_key: kms.IKey | None = None,
     ) -> None:
@@ -207,7 +208,7 @@ class ArmEksCluster(Construct):
         )
 
     def _apply_project(
-        self, workloads: Mapping[str, ArmImageBuild], log_retention: logs.RetentionDays, key: kms.IKey | None
+        self, workloads: Mapping[str, ContainerImage], log_retention: logs.RetentionDays, key: kms.IKey | None
     ) -> codebuild.Project:
         stack = Stack.of(self)
         images = {name: f"{build.repository.repository_uri}:{build.image_tag}" for name, build in workloads.items()}
@@ -282,7 +283,7 @@ def _refuse_bad_props(
     min_nodes: int,
     max_nodes: int,
     admin_role_arns: list[str],
-    workloads: Mapping[str, ArmImageBuild],
+    workloads: Mapping[str, ContainerImage],
 ) -> None:
     """Refuse at synth what EKS would refuse at deploy, or what would put anything on x86."""
     if not _VERSION.match(version):

@@ -42,11 +42,12 @@ class BuildFailedError(RuntimeError):
 class ImageBuildProperties:
     """The custom resource's properties. CloudFormation passes every value as a string.
 
-    :param project_name: the ARM CodeBuild project that builds the image.
+    :param project_name: the ARM CodeBuild project that builds the image; empty for a promoted image, which
+        is never built here and must already exist.
     :param repository_name: the ECR repository the build pushes to.
     :param repository_uri: that repository's URI, `<account>.dkr.ecr.<region>.amazonaws.com/<name>`.
     :param image_tag: the content-addressed tag (hash of context, Dockerfile, build args and platform).
-    :param source_location: `<bucket>/<key>` of the zipped build context.
+    :param source_location: `<bucket>/<key>` of the zipped build context (empty for a promoted image).
     :param timeout_seconds: how long to wait for the build before stopping it (default: 30 minutes).
     """
 
@@ -79,6 +80,15 @@ class ImageBuildProperties:
 
     def image_uri(self, digest: str) -> str:
         return f"{self.repository_uri}@{digest}"
+
+    @property
+    def registry_id(self) -> str:
+        """The account that holds the repository: another environment's, for a promoted image."""
+        return self.repository_uri.split(".", 1)[0]
+
+    @property
+    def promoted(self) -> bool:
+        return not self.project_name
 
 
 def _cfn_key(name: str) -> str:
@@ -120,7 +130,9 @@ def start_build_request(
 def existing_digest(ecr: Any, props: ImageBuildProperties) -> str | None:
     """The digest of the image already pushed under the tag, or None (build avoidance)."""
     try:
-        response = ecr.describe_images(repositoryName=props.repository_name, imageIds=[{"imageTag": props.image_tag}])
+        response = ecr.describe_images(
+            registryId=props.registry_id, repositoryName=props.repository_name, imageIds=[{"imageTag": props.image_tag}]
+        )
     except ClientError as err:
         if err.response["Error"]["Code"] == "ImageNotFoundException":
             return None

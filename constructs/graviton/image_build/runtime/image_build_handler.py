@@ -17,6 +17,7 @@ from image_build_contract import (
     ATTR_BUILD_ID,
     ATTR_IMAGE_DIGEST,
     ATTR_IMAGE_URI,
+    BuildFailedError,
     ImageBuildProperties,
     existing_digest,
     logs_link,
@@ -48,6 +49,11 @@ def on_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if digest:
         logger.info("tag already in the repository: no build", tag=props.image_tag, digest=digest)
         return _response(props, digest=digest, build_id="")
+    if props.promoted:
+        raise BuildFailedError(
+            f"image {props.physical_id} is not in {props.registry_id}'s registry: this environment runs promoted"
+            " images, so deploy the environment that builds them first (the pipeline does)"
+        )
     request = start_build_request(props, idempotency_token=event["RequestId"])
     build = with_retry(lambda: codebuild.start_build(**request))["build"]
     logger.info("build started", build_id=build["id"], tag=props.image_tag, logs=logs_link(build))
