@@ -19,8 +19,10 @@ STACK_dev := DevStack
 STACK_test := TestStack
 STACK_prod := ProdStack
 STACK = $(or $(STACK_$(ENV)),$(error ENV=$(ENV) is not allowed; use ENV=dev, ENV=test or ENV=prod))
+# cdk -c overrides for the pipeline targets: make deploy-pipeline CONTEXT="-c pipeline_branch=release"
+CONTEXT ?=
 
-.PHONY: help setup synth test lint bench deploy diff clean docker-push-dev docker-push-test docker-push-prod docker-build
+.PHONY: help setup synth test lint bench deploy diff deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -59,6 +61,14 @@ deploy: setup ## deploy one environment: make deploy ENV=dev (same as cdk deploy
 
 diff: setup ## show what a deploy would change: make diff ENV=dev
 	$(CDK) diff $(STACK)
+
+deploy-pipeline: setup ## deploy PipelineStack once (it updates itself on push after that); needs the pipeline_* keys
+	@$(PY) -m graviton.pipeline_settings $(CONTEXT)
+	$(CDK) deploy PipelineStack $(CONTEXT)
+
+diff-pipeline: setup ## show what deploy-pipeline would change
+	@$(PY) -m graviton.pipeline_settings $(CONTEXT)
+	$(CDK) diff PipelineStack $(CONTEXT)
 
 docker-push-dev: ## build SERVICE's sources on dev's ARM CodeBuild: make docker-push-dev SERVICE=api [DOCKERFILE=...]
 docker-push-test: ## the same for test: make docker-push-test SERVICE=api

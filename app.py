@@ -13,18 +13,22 @@ from cdk_nag import AwsSolutionsChecks
 
 from graviton import AppConfig, ConfigError, load_config
 from graviton.guard import GuardViolationError, guard
-from stacks import EnvironmentStack
+from graviton.pipeline import pipeline_environment
+from stacks import EnvironmentStack, PipelineStack
 
 ROOT = Path(__file__).resolve().parent
 
 
 def compose(app: cdk.App, config: AppConfig, *, root: Path = ROOT) -> dict[str, EnvironmentStack]:
-    """Add every environment's stack to `app`, guarded for arm64, with cdk-nag on all of them."""
+    """Add every environment's stack to `app`, guarded for arm64, with cdk-nag on all of them; and PipelineStack
+    when its settings are given (`make deploy-pipeline` names the missing ones)."""
     guard(app)
     stacks = {
         environment: EnvironmentStack.for_environment(app, config=config, environment=environment, root=root)
         for environment in config.environments
     }
+    if not config.pipeline_missing:
+        PipelineStack(app, "PipelineStack", config=config, root=root, env=pipeline_environment(config))
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks
 
@@ -40,9 +44,9 @@ def main() -> None:
     app = new_app()
     try:
         config = load_config(app.node.get_all_context(), root=ROOT)
+        compose(app, config)  # PipelineStack refuses settings CDK Pipelines cannot place, with one line too
     except ConfigError as err:
         sys.exit(str(err))
-    compose(app, config)
     try:
         app.synth()
     except GuardViolationError as err:

@@ -23,6 +23,20 @@ def repo_context() -> dict:
     return json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
+# What `-c` (or cdk.json) gives PipelineStack in the pipeline tests.
+PIPELINE_SETTINGS = {
+    "pipeline_connection_arn": "arn:aws:codeconnections:eu-west-1:123456789012:connection/0a1b2c3d-4e5f",
+    "pipeline_repository": "acme/graviton-guarantee",
+    "pipeline_branch": "release",
+    "pipeline_file_paths": ["docker/**", "stacks/**", "constructs/**"],
+}
+
+
+def pipeline_context(**overrides) -> dict:
+    """cdk.json's context with the pipeline settings: the app then composes PipelineStack too."""
+    return {**repo_context(), **PIPELINE_SETTINGS, **overrides}
+
+
 @dataclass
 class Synthesized:
     app: cdk.App
@@ -36,6 +50,10 @@ class Synthesized:
 
     def template_dict(self, environment: str) -> dict:
         return json.loads((self.outdir / self.stacks[environment].template_file).read_text())
+
+    def stack_template(self, stack: cdk.Stack) -> dict:
+        """Any stack's synthesized template, nested stages' stacks included."""
+        return json.loads((Path(cdk.Stage.of(stack).outdir) / stack.template_file).read_text())
 
 
 def synthesize(context: dict, outdir: Path) -> Synthesized:

@@ -169,6 +169,12 @@ def test_the_repository_config_loads():
             lambda c: c.update(eks="prod", environments={"dev": {}}),
             "eks lists 'prod', which is not in environments (dev)",
         ),
+        (lambda c: c.update(pipeline_account="123456789012"), "'pipeline_region' is required when 'pipeline_account'"),
+        (
+            lambda c: c.update(pipeline_repository="just-a-name"),
+            "'pipeline_repository' = \"just-a-name\" is not allowed",
+        ),
+        (lambda c: c.update(pipeline_connection_arn="arn:aws:s3:::x"), "must be a CodeConnections ARN"),
         (lambda c: c.pop("project"), "cdk.json: 'project' is missing; it is required"),
         (lambda c: c.update(projcet="x"), "unknown context key 'projcet'; allowed keys: project, environments"),
         (lambda c: c.update(services="[not json"), "'services' = \"[not json\" is not allowed: must be JSON"),

@@ -327,6 +327,12 @@ class AppConfig(_Settings):
         return value
 
     @model_validator(mode="after")
+    def _pipeline_region_with_account(self) -> AppConfig:
+        if self.pipeline_account and not self.pipeline_region:
+            raise ValueError("'pipeline_region' is required when 'pipeline_account' is set")
+        return self
+
+    @model_validator(mode="after")
     def _eks_environments_exist(self) -> AppConfig:
         for name in self.eks:
             if name not in self.environments:
