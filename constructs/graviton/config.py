@@ -74,6 +74,17 @@ class _Settings(BaseModel):
         return data
 
 
+class UsageConfig(_Settings):
+    """Monthly usage assumptions for `make cost`: what one environment does in a month."""
+
+    lambda_gb_seconds: float = Field(0, ge=0, description="Lambda GB-seconds per month")
+    lambda_requests: float = Field(0, ge=0, description="Lambda requests per month")
+    fargate_vcpu_hours: float = Field(0, ge=0, description="Fargate vCPU-hours per month")
+    fargate_gb_hours: float = Field(0, ge=0, description="Fargate GB-hours per month")
+    eks_node_hours: float = Field(0, ge=0, description="EKS node-hours per month")
+    codebuild_build_minutes: float = Field(0, ge=0, description="CodeBuild build minutes per month")
+
+
 class EnvironmentConfig(_Settings):
     """One deployment environment (`dev`, `test` or `prod`)."""
 
@@ -104,6 +115,7 @@ class EnvironmentConfig(_Settings):
     eks_max_nodes: StrictInt = Field(3, ge=1, le=100, description="most nodes")
     eks_version: StrictStr = Field(DEFAULT_EKS_VERSION, description="Kubernetes version of the cluster")
     eks_admin_role_arns: list[StrictStr] = Field([], description="IAM roles given cluster-admin access entries")
+    usage: UsageConfig = Field(default_factory=UsageConfig, description="monthly usage for make cost")
     images_from: EnvironmentName | None = Field(
         None, description="run the images this environment built (promotion) instead of building its own"
     )
@@ -249,6 +261,9 @@ class AppConfig(_Settings):
     environments: dict[EnvironmentName, EnvironmentConfig] = Field(min_length=1)
     services: list[ServiceConfig] = Field(min_length=1)
     eks: list[EnvironmentName] = Field([], description="environments that get an EKS cluster")
+    gatekeeper_action: Literal["quarantine", "delete"] = Field(
+        "quarantine", description="what the registry gatekeeper does with a pushed image that is not linux/arm64"
+    )
     pipeline_connection_arn: StrictStr | None = Field(None, description="CodeConnections ARN of the git host")
     pipeline_repository: StrictStr | None = Field(None, description="`owner/name` of the repository")
     pipeline_branch: StrictStr = Field("main", description="the branch whose pushes run the pipeline")

@@ -1,0 +1,1 @@
+"""The registry gatekeeper and the manifest logic it shares with graviton.verify."""
