@@ -367,6 +367,11 @@ class AppConfig(_Settings):
                     f"environments.{name}.images_from '{source_name}' must name another environment that builds its"
                     f" own images; those are: {', '.join(building) or 'none'}"
                 )
+            if bool(settings.account) != bool(source.account):
+                raise ValueError(
+                    f"environments.{name} runs {source_name}'s images: set 'account' and 'region' on both or on"
+                    f" neither, so {source_name}'s repositories know which account pulls"
+                )
             if settings.region and source.region and settings.region != source.region:
                 raise ValueError(
                     f"environments.{name} ({settings.region}) cannot run images from {source_name} ({source.region}):"

@@ -2,9 +2,10 @@
 
 `make deploy-pipeline` and `make diff-pipeline` run it first: without its settings the app leaves PipelineStack
 out, and the CDK CLI would only say that no stack matches. Exit 0 when the settings are there, 2 when a key is
-missing, a value is not allowed or the pipeline has no account and region while an environment pins one.
-A key given only with `-c` gets a warning: the pipeline synthesizes from the repository, so a setting that is
-not committed to cdk.json is gone after its first self-mutation.
+missing, a value is not allowed, the pipeline has no account and region while an environment pins one, a key
+is given only with `-c` (the pipeline synthesizes from the repository, so its first self-mutation would drop it),
+or a pinned environment's availability zones are not in the committed cdk.context.json (the pipeline's synth
+has no credentials to look them up).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from graviton.config import AppConfig, ConfigError, load_config
 from graviton.pipeline import placement_problem
 
 PROG = "graviton.pipeline_settings"
-PIPELINE_KEYS = tuple(key for key in AppConfig.model_fields if key.startswith("pipeline_"))
 
 
 def context_of(root: Path, overrides: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -51,14 +51,38 @@ def check(root: Path, overrides: Sequence[str] = ()) -> tuple[int, str, list[str
     problem = placement_problem(config)
     if problem:
         return 2, problem, []
-    uncommitted = [key for key in PIPELINE_KEYS if key in merged and merged[key] != committed.get(key)]
-    warnings = [
-        f"{PROG}: warning: '{key}' is set with -c only; commit it to cdk.json, or the pipeline's own synth"
-        " (which reads the repository's cdk.json) will not see it"
-        for key in uncommitted
-    ]
+    uncommitted = [key for key in merged if merged[key] != committed.get(key)]
+    if uncommitted:
+        keys = ", ".join(f"'{key}'" for key in uncommitted)
+        return (
+            2,
+            (
+                f"cdk.json: {keys} set with -c only; commit to cdk.json: the pipeline synthesizes from the repository"
+                " and its first self-mutation would drop them"
+            ),
+            [],
+        )
+    missing_zones = _missing_zone_lookups(root, config)
+    if missing_zones:
+        return (
+            2,
+            (
+                f"cdk.context.json: no availability zones for {missing_zones[0]}; run make synth once with credentials"
+                " for that account and commit cdk.context.json (the pipeline's synth cannot look them up)"
+            ),
+            [],
+        )
     line = f"PipelineStack: {config.pipeline_repository}@{config.pipeline_branch} via {config.pipeline_connection_arn}"
-    return 0, line, warnings
+    return 0, line, []
+
+
+def _missing_zone_lookups(root: Path, config: AppConfig) -> list[str]:
+    """Pinned environments whose VPC zones CDK would have to look up: `account=...:region=...` each."""
+    path = root / "cdk.context.json"
+    cached = json.loads(path.read_text()) if path.is_file() else {}
+    pinned = {(s.account, s.region) for s in config.environments.values() if s.account and s.region}
+    needed = [f"account={account}:region={region}" for account, region in sorted(pinned)]
+    return [key for key in needed if f"availability-zones:{key}" not in cached]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

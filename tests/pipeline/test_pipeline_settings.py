@@ -49,21 +49,46 @@ def test_a_bad_setting_is_one_line_naming_it():
     assert error.startswith("cdk.json: 'pipeline_connection_arn' = \"github\" is not allowed: ")
 
 
-def test_with_settings_the_check_passes_and_warns_that_c_is_not_committed():
-    result = run(
-        [*CHECK]
-        + [
-            arg
-            for key in ("pipeline_connection_arn", "pipeline_repository")
-            for arg in ("-c", f"{key}={PIPELINE_SETTINGS[key]}")
-        ]
-    )
+def committed_root(tmp_path, context: dict, zones: dict | None = None):
+    """A repository whose cdk.json (and cdk.context.json) hold `context`, with the real docker/ folder."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "cdk.json").write_text(json.dumps({"context": context}))
+    (tmp_path / "docker").symlink_to(ROOT / "docker")
+    if zones is not None:
+        (tmp_path / "cdk.context.json").write_text(json.dumps(zones))
+    return tmp_path
+
+
+def test_committed_settings_pass_the_check(tmp_path):
+    root = committed_root(tmp_path, pipeline_context())
+    result = run([*CHECK, "--root", str(root)])
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        f"PipelineStack: {PIPELINE_SETTINGS['pipeline_repository']}@main via {PIPELINE_SETTINGS['pipeline_connection_arn']}\n"
+        f"PipelineStack: {PIPELINE_SETTINGS['pipeline_repository']}@{PIPELINE_SETTINGS['pipeline_branch']} via"
+        f" {PIPELINE_SETTINGS['pipeline_connection_arn']}\n"
     )
-    warnings = result.stderr.splitlines()
-    assert len(warnings) == 2 and all("set with -c only; commit it to cdk.json" in w for w in warnings)
+    assert result.stderr == ""
+
+
+def test_settings_given_only_with_c_are_refused_because_the_pipeline_would_drop_them():
+    required = [
+        arg
+        for key in ("pipeline_connection_arn", "pipeline_repository")
+        for arg in ("-c", f"{key}={PIPELINE_SETTINGS[key]}")
+    ]
+    assert one_line_error(run([*CHECK, *required])) == (
+        "cdk.json: 'pipeline_connection_arn', 'pipeline_repository' set with -c only; commit to cdk.json: the pipeline"
+        " synthesizes from the repository and its first self-mutation would drop them\n"
+    )
+
+
+def test_a_pinned_environment_needs_its_zones_in_the_committed_context(tmp_path):
+    context = pipeline_context(environments=environments(dev="111111111111"))
+    assert one_line_error(run([*CHECK, "--root", str(committed_root(tmp_path / "a", context))])).startswith(
+        "cdk.context.json: no availability zones for account=111111111111:region=eu-west-1; run make synth once"
+    )
+    zones = {"availability-zones:account=111111111111:region=eu-west-1": ["eu-west-1a", "eu-west-1b"]}
+    assert run([*CHECK, "--root", str(committed_root(tmp_path / "b", context, zones))]).returncode == 0
 
 
 PLACEMENT = (
@@ -81,7 +106,8 @@ def test_a_pinned_environment_needs_a_pinned_pipeline_one_line():
     pinned = json.dumps(environments(prod="222222222222"))
     assert one_line_error(run([*CHECK, *required, "-c", f"environments={pinned}"])) == PLACEMENT + "\n"
     placed = ["-c", "pipeline_account=111111111111", "-c", "pipeline_region=eu-west-1"]
-    assert run([*CHECK, *required, "-c", f"environments={pinned}", *placed]).returncode == 0
+    placed_line = one_line_error(run([*CHECK, *required, "-c", f"environments={pinned}", *placed]))
+    assert "set with -c only" in placed_line  # placed now; only the -c-only settings are left to refuse
 
 
 def test_python_app_py_refuses_an_unplaceable_pipeline_in_one_line(tmp_path):
@@ -107,10 +133,19 @@ def config_with(**overrides):
 
 
 def environments(**accounts: str | None) -> dict:
+    """The repo's environments with some pinned; promotion follows the pins (both pinned or neither)."""
     envs = {name: dict(settings) for name, settings in repo_context()["environments"].items()}
     for name, account in accounts.items():
         if account:
             envs[name].update(account=account, region="eu-west-1")
+    for name, settings in envs.items():
+        source = envs.get(settings.get("images_from") or "")
+        if source is None or bool(settings.get("account")) == bool(source.get("account")):
+            continue
+        if name in accounts:
+            settings.pop("images_from")  # pinned on its own: it builds its own images
+        else:
+            settings.update(account=source["account"], region=source["region"])  # runs in its source's account
     return envs
 
 
