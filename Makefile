@@ -22,7 +22,7 @@ STACK = $(or $(STACK_$(ENV)),$(error ENV=$(ENV) is not allowed; use ENV=dev, ENV
 # cdk -c overrides for the pipeline targets: make deploy-pipeline CONTEXT="-c pipeline_branch=release"
 CONTEXT ?=
 
-.PHONY: help setup synth test lint bench deploy diff deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
+.PHONY: help setup synth cost test lint bench deploy diff verify deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -45,6 +45,9 @@ synth: setup ## synthesize every stack into cdk.out/ and print a summary
 	$(CDK) synth --quiet
 	@$(PY) -m graviton.summary cdk.out
 
+cost: setup ## monthly cost per environment on arm64 vs x86, from cdk.out and cdk.json's usage; chart in cdk.out/cost.svg
+	@$(PY) -m graviton.cost cdk.out $(COST_ARGS)
+
 test: setup ## lint, then run the whole test suite
 	$(PY) -m ruff check .
 	$(PY) -m pytest
@@ -61,6 +64,9 @@ deploy: setup ## deploy one environment: make deploy ENV=dev (same as cdk deploy
 
 diff: setup ## show what a deploy would change: make diff ENV=dev
 	$(CDK) diff $(STACK)
+
+verify: setup ## check in AWS that ENV runs on arm64 only (images, functions, tasks, builds, nodes, GET /arch): make verify ENV=dev [VERIFY_ARGS=--json]
+	@$(PY) -m graviton.verify --env $(ENV) --stack $(STACK) $(VERIFY_ARGS)
 
 deploy-pipeline: setup ## deploy PipelineStack once (it updates itself on push after that); needs the pipeline_* keys
 	@$(PY) -m graviton.pipeline_settings $(CONTEXT)

@@ -38,6 +38,7 @@ from graviton.constants import (
 from graviton.eks import ArmEksCluster
 from graviton.image_build import ContainerImage, PromotedImage
 from graviton.nag import acknowledge
+from graviton.registry.gatekeeper import RegistryGatekeeper
 
 
 class EnvironmentStack(Stack):
@@ -64,6 +65,8 @@ class EnvironmentStack(Stack):
         self.root = root
         self.alarms = AlarmTopic(self, "Alarms", email=self.settings.alarm_email)
         self.images: dict[str, ContainerImage] = {}
+        # The repositories this environment owns (it builds): the registry gatekeeper checks every push to them.
+        self.repositories: list[ImageRepository] = []
         # Each service's endpoint, for the post-deploy verification that reads stack outputs.
         self.url_outputs: dict[str, CfnOutput] = {}
         for service in config.services:
@@ -81,6 +84,15 @@ class EnvironmentStack(Stack):
                 output = CfnOutput(self, output_key(service.construct_id, what), value=value)
                 if what == OUTPUT_URL:
                     self.url_outputs[service.name] = output
+        if self.repositories:
+            RegistryGatekeeper(
+                self,
+                "RegistryGatekeeper",
+                repositories=self.repositories,
+                topic=self.alarms,
+                action=config.gatekeeper_action,
+                log_retention=self.log_retention,
+            )
         if config.has_eks(environment):
             self._eks_cluster()
         if not self.settings.images_from:
@@ -99,6 +111,7 @@ class EnvironmentStack(Stack):
             pull_accounts=self._other_accounts(promoted_to),
             retain=self.environment_name == "prod" or bool(promoted_to),
         )
+        self.repositories.append(repository)
         build = ArmImageBuild(
             self,
             service.build_construct_id,

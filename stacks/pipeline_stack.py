@@ -12,12 +12,17 @@ from graviton import AppConfig, ConfigError
 from graviton.constants import ENVIRONMENT_NAMES
 from graviton.pipeline import (
     PipelineNotifications,
+    VerifyReads,
     acknowledge_pipeline_findings,
+    acknowledge_verify_findings,
     add_push_trigger,
     arm_code_build_options,
     needs_cross_account_keys,
     pinned_cli_version,
+    pinned_requirement,
     placement_problem,
+    verifies_in_aws,
+    verify_reads,
     verify_step,
 )
 from stacks.environment_stage import EnvironmentStage
@@ -62,15 +67,29 @@ class PipelineStack(Stack):
             asset_publishing_code_build_defaults=arm_code_build_options(),
         )
         self.stages: dict[str, EnvironmentStage] = {}
+        self.verify_steps: dict[str, pipelines.CodeBuildStep] = {}
+        boto3_requirement = pinned_requirement(root, "boto3")
+        reads: dict[str, VerifyReads] = {}
         for environment in (name for name in ENVIRONMENT_NAMES if name in config.environments):
             stage = EnvironmentStage(self, environment.capitalize(), config=config, environment=environment, root=root)
             pre = [_prod_approval(config)] if environment == "prod" else []
-            # A stage without HTTP endpoints (only EKS services) has nothing for GET /arch to ask.
-            urls = stage.stack.url_outputs
-            post = [verify_step(environment, source=source, url_outputs=urls)] if urls else []
-            self.pipeline.add_stage(stage, pre=pre, post=post)
+            # In the pipeline's account every check runs; in another, only GET /arch (see verify_step).
+            if verifies_in_aws(config, environment):
+                reads[environment] = verify_reads(self, config, environment)
+            step = verify_step(
+                environment,
+                source=source,
+                url_outputs=stage.stack.url_outputs,
+                reads=reads.get(environment),
+                boto3_requirement=boto3_requirement,
+            )
+            self.pipeline.add_stage(stage, pre=pre, post=[step] if step else [])
             self.stages[environment] = stage
+            if step:
+                self.verify_steps[environment] = step
         self.pipeline.build_pipeline()
+        for environment, environment_reads in reads.items():
+            acknowledge_verify_findings(self.verify_steps[environment], environment_reads)
         add_push_trigger(self.pipeline.pipeline, branch=config.pipeline_branch, file_paths=config.pipeline_file_paths)
         self.notifications = PipelineNotifications(self, "Notifications", pipeline=self.pipeline.pipeline)
         acknowledge_pipeline_findings(self.pipeline)

@@ -4,7 +4,9 @@ architecture verification step, the CodePipeline V2 push trigger and failure not
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import ArnFormat, CfnOutput, Environment, Stack, Token, pipelines
@@ -17,13 +19,19 @@ from aws_cdk import aws_sns as sns
 
 from constructs import Construct
 from graviton.config import AppConfig
-from graviton.constants import BUILD_COMPUTE, BUILD_IMAGE
+from graviton.constants import BUILD_COMPUTE, BUILD_IMAGE, stack_name
 from graviton.nag import acknowledge, arn, logical_id
 
 # Pinned in every pipeline project: the image's defaults move when a runtime reaches end of life.
 BUILD_RUNTIMES = {"python": "3.12", "nodejs": "22"}
-# The verification command, run from the source checkout; standard library only, so nothing is installed.
+# The verification command, run from the source checkout. Its URL checks need the standard library only; its AWS
+# checks need boto3, which the step installs at the version requirements.txt pins.
 VERIFY_SCRIPT = "constructs/graviton/verify.py"
+# What the AWS checks read: the stack, its functions, task definitions, projects and nodes, the images they run.
+VERIFY_STACK_ACTIONS = ("cloudformation:DescribeStacks", "cloudformation:ListStackResources")
+VERIFY_IMAGE_ACTIONS = ("ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+# Neither supports resource-level permissions: both read any task definition or instance of the account.
+VERIFY_UNSCOPED_ACTIONS = ("ecs:DescribeTaskDefinition", "ec2:DescribeInstances")
 NOTIFICATIONS_PRINCIPAL = "codestar-notifications.amazonaws.com"
 # The failed action names what broke, the failed execution that the run stopped (a failed stage adds nothing).
 # Literal ids: jsii's Python enums carry member names, not the service's event ids.
@@ -83,18 +91,141 @@ def env_variable(service: str) -> str:
     return f"{service.upper().replace('-', '_')}_URL"
 
 
+@dataclass(frozen=True)
+class VerifyReads:
+    """What the verify step's role may read for the AWS checks, and the cdk-nag IAM5 findings (with their reasons)
+    that those reads raise on its policy."""
+
+    statements: tuple[iam.PolicyStatement, ...]
+    findings: Mapping[str, str]
+
+
+def verifies_in_aws(config: AppConfig, environment: str) -> bool:
+    """True when the environment deploys into the pipeline's account (an unset account is the pipeline's own), so
+    the step's role can read its stack and resources."""
+    account = config.environment(environment).account
+    pipeline = pipeline_environment(config)
+    return not account or account == (pipeline.account if pipeline else None)
+
+
+def verify_reads(scope: Construct, config: AppConfig, environment: str) -> VerifyReads:
+    """Read-only access to `environment`'s stack, functions, task definitions, projects and nodes, and to the
+    repositories its images come from (the building environment's, for a promoted one), as narrowly as IAM allows.
+
+    `scope` is in PipelineStack: an environment without an account or region is in the pipeline's.
+    """
+    stack = Stack.of(scope)
+    settings = config.environment(environment)
+    building = settings.images_from or environment
+    source = config.environment(building)
+    name = stack_name(environment)
+    where = {"region": settings.region or stack.region, "account": settings.account or stack.account}
+    source_where = {"region": source.region or stack.region, "account": source.account or stack.account}
+
+    def arn_of(service: str, resource: str, resource_name: str, arn_format: ArnFormat, at: dict[str, str]) -> str:
+        return stack.format_arn(
+            service=service, resource=resource, resource_name=resource_name, arn_format=arn_format, **at
+        )
+
+    def finding(service: str, resource: str, at: dict[str, str]) -> str:
+        """The ARN as cdk-nag writes it in a finding: pseudo parameters as `<AWS::Region>`, known values as is."""
+        parts = {
+            "partition": ("<AWS::Partition>", stack.partition),
+            "region": ("<AWS::Region>", at["region"]),
+            "account": ("<AWS::AccountId>", at["account"]),
+        }
+        shown = {key: token if Token.is_unresolved(value) else value for key, (token, value) in parts.items()}
+        return f"Resource::arn:{shown['partition']}:{service}:{shown['region']}:{shown['account']}:{resource}"
+
+    slash, colon = ArnFormat.SLASH_RESOURCE_NAME, ArnFormat.COLON_RESOURCE_NAME
+    # `<project>-<building environment>-<service>`, as EnvironmentStack names them (a pipeline test compares).
+    repositories = [
+        arn_of("ecr", "repository", f"{config.project}-{building}-{service.name}", slash, source_where)
+        for service in config.services
+    ]
+    statements = (
+        iam.PolicyStatement(
+            actions=list(VERIFY_STACK_ACTIONS), resources=[arn_of("cloudformation", "stack", f"{name}/*", slash, where)]
+        ),
+        iam.PolicyStatement(
+            actions=["lambda:GetFunction"], resources=[arn_of("lambda", "function", f"{name}-*", colon, where)]
+        ),
+        iam.PolicyStatement(
+            actions=["codebuild:BatchGetProjects"], resources=[arn_of("codebuild", "project", "*", slash, where)]
+        ),
+        iam.PolicyStatement(actions=list(VERIFY_IMAGE_ACTIONS), resources=repositories),
+        iam.PolicyStatement(actions=list(VERIFY_UNSCOPED_ACTIONS), resources=["*"]),
+    )
+    findings = {
+        finding("cloudformation", f"stack/{name}/*", where): (
+            f"DescribeStacks and ListStackResources on {name} only; the wildcard is the stack's id"
+        ),
+        finding("lambda", f"function:{name}-*", where): (
+            f"GetFunction on the functions CloudFormation named after {name} (<stack>-<logical id>-<suffix>)"
+        ),
+        finding("codebuild", "project/*", where): (
+            "BatchGetProjects, read only: CloudFormation names the stack's projects without the stack's name, so no"
+            " narrower pattern matches them"
+        ),
+        "Resource::*": (
+            f"{' and '.join(VERIFY_UNSCOPED_ACTIONS)}, both read only and without resource-level permissions"
+        ),
+    }
+    return VerifyReads(statements, findings)
+
+
 def verify_step(
-    environment: str, *, source: pipelines.IFileSetProducer, url_outputs: Mapping[str, CfnOutput]
-) -> pipelines.CodeBuildStep:
-    """An ARM CodeBuild step that runs verify.py against the environment's freshly deployed endpoints."""
-    urls = " ".join(f'--url "{service}=${env_variable(service)}"' for service in url_outputs)
+    environment: str,
+    *,
+    source: pipelines.IFileSetProducer,
+    url_outputs: Mapping[str, CfnOutput],
+    reads: VerifyReads | None,
+    boto3_requirement: str,
+) -> pipelines.CodeBuildStep | None:
+    """An ARM CodeBuild step that runs verify.py on the freshly deployed environment: every check with `reads`; the
+    GET /arch checks only without (None when there is then nothing to ask)."""
+    if reads is None:
+        # The environment is in another account: the pipeline's role cannot read its stack, functions or images
+        # (that would need a role there to assume), so only its endpoints are asked. Check the rest with
+        # `make verify ENV=<env>` and that account's credentials.
+        if not url_outputs:
+            return None
+        urls = " ".join(f'--url "{service}=${env_variable(service)}"' for service in url_outputs)
+        return pipelines.CodeBuildStep(
+            "VerifyArm64",
+            input=source,
+            build_environment=arm_build_environment(),
+            env_from_cfn_outputs={env_variable(service): output for service, output in url_outputs.items()},
+            commands=[f"python3 {VERIFY_SCRIPT} --env {environment} --no-aws {urls}"],
+        )
+    # verify.py reads the endpoints from the stack's outputs itself, with everything else.
     return pipelines.CodeBuildStep(
         "VerifyArm64",
         input=source,
         build_environment=arm_build_environment(),
-        env_from_cfn_outputs={env_variable(service): output for service, output in url_outputs.items()},
-        commands=[f"python3 {VERIFY_SCRIPT} --env {environment} {urls}"],
+        role_policy_statements=list(reads.statements),
+        install_commands=[f"python3 -m pip install --quiet {boto3_requirement}"],
+        commands=[f"python3 {VERIFY_SCRIPT} --env {environment}"],
     )
+
+
+def acknowledge_verify_findings(step: pipelines.CodeBuildStep, reads: VerifyReads) -> None:
+    """The IAM5 findings `verify_reads` raises, one at a time, on the step's own policy.
+
+    Call after `build_pipeline()`: the step's project and role exist only then.
+    """
+    policy = step.project.role.node.find_child("DefaultPolicy")
+    for finding, reason in reads.findings.items():
+        acknowledge(policy, f"IAM5[{finding}]", reason)
+
+
+def pinned_requirement(root: Path, package: str) -> str:
+    """`boto3==1.44.8`: the exact pin requirements.txt gives `package`, so the pipeline runs what the tests ran."""
+    for line in (root / "requirements.txt").read_text().splitlines():
+        match = re.match(rf"^{re.escape(package)}==([\w.+-]+)\s*(#.*)?$", line.strip())
+        if match:
+            return f"{package}=={match.group(1)}"
+    raise ValueError(f"requirements.txt pins no {package}==<version>")
 
 
 def add_push_trigger(pipeline: codepipeline.Pipeline, *, branch: str, file_paths: Sequence[str]) -> None:

@@ -14,6 +14,10 @@ from graviton.constants import DEFAULT_MAX_IMAGE_COUNT, UNTAGGED_IMAGE_DAYS
 
 # Every action that writes an image; denied to all but the registered build roles.
 PUSH_ACTIONS = ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload")
+# The layer uploads alone: re-tagging roles (`allow_retag_from`) put manifests of layers already in the repository.
+UPLOAD_ACTIONS = tuple(action for action in PUSH_ACTIONS if action != "ecr:PutImage")
+# What re-tagging an image takes: read its manifest and tags, put it under another tag, remove tags.
+RETAG_ACTIONS = ("ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage", "ecr:BatchDeleteImage")
 PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
 
 
@@ -22,7 +26,9 @@ class ImageRepository(Construct):
 
     Scan on push, immutable tags, KMS encryption (the aws/ecr key), lifecycle rules, and a repository policy that denies
     every push action to every principal except the roles given to `allow_push_from` (the ArmImageBuild
-    roles). With no such role, nobody can push: synth refuses that repository.
+    roles). With no such role, nobody can push: synth refuses that repository. Roles given to `allow_retag_from`
+    (the registry gatekeeper's) are exempt for `ecr:PutImage` only: they may tag images already in the repository,
+    never upload layers.
 
     :param repository_name: the repository's name, `<project>-<environment>-<service>`.
     :param max_image_count: how many images to keep; older ones expire (default: 30).
@@ -46,6 +52,7 @@ class ImageRepository(Construct):
         if max_image_count < 1:
             raise ValueError(f"ImageRepository: max_image_count must be 1 or more, not {max_image_count}")
         self._pushers: list[iam.IRole] = []
+        self._retaggers: list[iam.IRole] = []
         self.repository = ecr.Repository(
             self,
             "Repository",
@@ -72,13 +79,26 @@ class ImageRepository(Construct):
                 ),
             ],
         )
+        # Two Deny statements, because a condition cannot name the action: layer uploads are the builds' alone,
+        # PutImage is also the re-taggers'.
         self.repository.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="OnlyTheArm64BuildPushes",
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
-                actions=list(PUSH_ACTIONS),
+                actions=list(UPLOAD_ACTIONS),
                 conditions={"ArnNotEquals": {"aws:PrincipalArn": Lazy.list(_PusherArns(self._pushers))}},
+            )
+        )
+        self.repository.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyTheArm64BuildAndRetaggersPutImages",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["ecr:PutImage"],
+                conditions={
+                    "ArnNotEquals": {"aws:PrincipalArn": Lazy.list(_PusherArns(self._pushers, self._retaggers))}
+                },
             )
         )
         self.node.add_validation(_HasPusher(self))
@@ -112,16 +132,25 @@ class ImageRepository(Construct):
         self.repository.grant(role, "ecr:BatchDeleteImage")
         self._pushers.append(role)
 
+    def allow_retag_from(self, role: iam.IRole) -> None:
+        """Let `role` (the registry gatekeeper's) re-tag images already in the repository: read a manifest and its
+        tags, put it under another tag, remove tags or the image. It is exempt from the policy's Deny for
+        `ecr:PutImage` only, so it can never upload a layer, and a manifest must name layers already here."""
+        self.repository.grant(role, *RETAG_ACTIONS)
+        self._retaggers.append(role)
+
 
 @jsii.implements(IStableListProducer)
 class _PusherArns:
-    """The pushers' ARNs, read when the template is written, after every build has registered."""
+    """The registered roles' ARNs, read when the template is written, after every build (and gatekeeper) has
+    registered; a role in more than one list is named once."""
 
-    def __init__(self, pushers: list[iam.IRole]) -> None:
-        self._pushers = pushers
+    def __init__(self, *roles: list[iam.IRole]) -> None:
+        self._roles = roles
 
     def produce(self) -> list[str]:
-        return [role.role_arn for role in self._pushers]
+        unique = {id(role): role for roles in self._roles for role in roles}
+        return [role.role_arn for role in unique.values()]
 
 
 @jsii.implements(IValidation)

@@ -178,10 +178,15 @@ def test_the_buildspec_exports_the_pushed_digest():
 
 def test_only_the_build_role_may_push_to_the_repository(build, repository):
     statements = repository[1]["Properties"]["RepositoryPolicyText"]["Statement"]
-    deny = next(s for s in statements if s["Effect"] == "Deny")
-    assert deny["Principal"] == {"AWS": "*"}
-    assert sorted(deny["Action"]) == sorted(PUSH_ACTIONS)
-    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [build[1]["Properties"]["ServiceRole"]]}}
+    denies = [s for s in statements if s["Effect"] == "Deny"]
+    role = build[1]["Properties"]["ServiceRole"]
+    actions = {a: d for d in denies for a in ([d["Action"]] if isinstance(d["Action"], str) else d["Action"])}
+    assert sorted(actions) == sorted(PUSH_ACTIONS)  # together, the Deny statements cover every push action
+    for deny in denies:
+        assert deny["Principal"] == {"AWS": "*"}
+        assert role in deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    # Layer uploads: the build alone. PutImage also exempts the registry gatekeeper, which re-tags (tests/registry).
+    assert actions["ecr:UploadLayerPart"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [role]}}
 
 
 def test_the_repository_expires_untagged_images_and_keeps_the_last_n(repository):

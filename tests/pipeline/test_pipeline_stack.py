@@ -7,7 +7,7 @@ import json
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import Stack, Validations
+from aws_cdk import Stack, Validations, pipelines
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk.assertions import Match, Template
@@ -15,7 +15,7 @@ from support import PIPELINE_SETTINGS, ROOT, pipeline_context, synthesize
 
 from graviton.constants import stack_name
 from graviton.guard import guard_report
-from graviton.pipeline import VERIFY_SCRIPT, add_push_trigger
+from graviton.pipeline import VERIFY_SCRIPT, VerifyReads, add_push_trigger, verify_step
 
 ARM_IMAGE = "aws/codebuild/amazonlinux-aarch64-standard:3.0"
 ENVIRONMENT_STAGES = {"Dev": "dev", "Test": "test", "Prod": "prod"}
@@ -169,29 +169,142 @@ def test_prod_waits_for_a_manual_approval_before_its_deploy(pipeline):
     assert approval["RunOrder"] < min(a["RunOrder"] for a in deploys)
 
 
+def pinned_boto3() -> str:
+    [pin] = [
+        line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("boto3==")
+    ]
+    return pin
+
+
+def joined(value) -> str:
+    """An ARN as the template writes it, pseudo parameters as `${AWS::Region}`."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(joined(part) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return f"${{{value['Ref']}}}"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return f"${{{'.'.join(value['Fn::GetAtt'])}}}"
+    return value
+
+
+def role_statements(template_json: dict, project: dict) -> list[dict]:
+    """The statements of the policies attached to a project's service role."""
+    role = project["ServiceRole"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for resource in template_json["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in resource["Properties"]["Roles"]
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def verify_reads_of(template_json: dict, project: dict) -> dict[str, list[str]]:
+    """The verify step's own read statements: action -> resources (ARNs joined); CDK's grants on the project's
+    logs, report groups and artifact bucket are left out."""
+    reads: dict[str, list[str]] = {}
+    for statement in role_statements(template_json, project):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        arns = [joined(r) for r in resources]
+        if any(":report-group/" in arn for arn in arns):
+            continue
+        for action in actions:
+            if action.split(":")[0] in {"cloudformation", "lambda", "ecr", "ecs", "ec2", "codebuild"}:
+                reads.setdefault(action, []).extend(arns)
+    return {action: sorted(resources) for action, resources in reads.items()}
+
+
+def verify_action(pipeline: dict, stage_name: str) -> dict:
+    (verify,) = [a for a in stage(pipeline, stage_name) if provider(a) == "CodeBuild"]
+    return verify
+
+
 @pytest.mark.parametrize("stage_name", ENVIRONMENT_STAGES)
 def test_each_environment_is_verified_on_arm_after_its_deploy(pipeline, template_json, stage_name):
     environment = ENVIRONMENT_STAGES[stage_name]
     (source,) = stage(pipeline, "Source")
     actions_ = stage(pipeline, stage_name)
     deploys = [a for a in actions_ if provider(a) == "CloudFormation"]
-    (verify,) = [a for a in actions_ if provider(a) == "CodeBuild"]
+    verify = verify_action(pipeline, stage_name)
     assert verify["RunOrder"] > max(a["RunOrder"] for a in deploys)
     # runs from the source checkout, where the script is
     assert verify["InputArtifacts"] == source["OutputArtifacts"]
     assert (ROOT / VERIFY_SCRIPT).is_file()
     project = project_of(template_json, verify)
     assert project["Environment"]["Type"] == "ARM_CONTAINER"
-    assert buildspec(project)["phases"]["build"]["commands"] == [
-        f'python3 {VERIFY_SCRIPT} --env {environment} --url "api=$API_URL" --url "web=$WEB_URL"'
-    ]
-    # the URLs come from the deploy action's outputs
-    namespace = next(a["Namespace"] for a in deploys if a.get("Namespace"))
-    variables = json.loads(verify["Configuration"]["EnvironmentVariables"])
-    assert {(v["name"], v["value"]) for v in variables} == {
-        ("API_URL", f"#{{{namespace}.ApiUrl}}"),
-        ("WEB_URL", f"#{{{namespace}.WebUrl}}"),
+    spec = buildspec(project)
+    # in the pipeline's account: every check, with the boto3 requirements.txt pins; verify.py reads the outputs itself
+    assert spec["phases"]["install"]["commands"] == [f"python3 -m pip install --quiet {pinned_boto3()}"]
+    assert spec["phases"]["build"]["commands"] == [f"python3 {VERIFY_SCRIPT} --env {environment}"]
+    assert "EnvironmentVariables" not in verify["Configuration"]
+
+
+@pytest.mark.parametrize("stage_name", ENVIRONMENT_STAGES)
+def test_the_verify_step_may_read_its_environment_and_the_images_it_runs_only(
+    pipeline, template_json, pipeline_synth, stage_name
+):
+    environment = ENVIRONMENT_STAGES[stage_name]
+    name = stack_name(environment)
+
+    def arn(service: str, resource: str) -> str:
+        return f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
+
+    reads = verify_reads_of(template_json, project_of(template_json, verify_action(pipeline, stage_name)))
+    # dev builds; test and prod run dev's images, so they read dev's repositories, exactly those DevStack creates
+    repositories = sorted(
+        arn("ecr", f"repository/{r['Properties']['RepositoryName']}")
+        for r in pipeline_synth.template_dict("dev")["Resources"].values()
+        if r["Type"] == "AWS::ECR::Repository"
+    )
+    assert len(repositories) == 2
+    assert reads == {
+        "cloudformation:DescribeStacks": [arn("cloudformation", f"stack/{name}/*")],
+        "cloudformation:ListStackResources": [arn("cloudformation", f"stack/{name}/*")],
+        "lambda:GetFunction": [arn("lambda", f"function:{name}-*")],
+        "codebuild:BatchGetProjects": [arn("codebuild", "project/*")],
+        "ecr:DescribeImages": repositories,
+        "ecr:BatchGetImage": repositories,
+        "ecr:GetDownloadUrlForLayer": repositories,
+        "ecs:DescribeTaskDefinition": ["*"],
+        "ec2:DescribeInstances": ["*"],
     }
+
+
+def test_every_action_the_verify_steps_get_only_reads(pipeline, template_json):
+    for stage_name in ENVIRONMENT_STAGES:
+        reads = verify_reads_of(template_json, project_of(template_json, verify_action(pipeline, stage_name)))
+        verbs = {action.split(":")[1] for action in reads}
+        assert all(verb.startswith(("Describe", "List", "Get", "BatchGet")) for verb in verbs), verbs
+
+
+def test_the_verify_steps_reads_are_acknowledged_one_finding_at_a_time_on_their_own_policy(pipeline_stack):
+    for environment, step in pipeline_stack.verify_steps.items():
+        policy = step.project.role.node.find_child("DefaultPolicy")
+        acknowledged = {
+            rule_id
+            for entry in policy.node.metadata
+            if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+            for rule_id in entry.data
+        }
+        name = stack_name(environment)
+        at = "<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>"
+        assert {
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{at.format('cloudformation')}:stack/{name}/*]",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{at.format('lambda')}:function:{name}-*]",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{at.format('codebuild')}:project/*]",
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+        } <= acknowledged
+
+
+def test_a_stage_without_endpoints_is_still_verified_in_aws_but_not_by_urls_alone():
+    source = pipelines.CodePipelineSource.connection(
+        "acme/app", "main", connection_arn=PIPELINE_SETTINGS["pipeline_connection_arn"]
+    )
+    reads = VerifyReads(statements=(), findings={})
+    step = verify_step("dev", source=source, url_outputs={}, reads=reads, boto3_requirement="boto3==1.0")
+    assert step is not None and step.commands == [f"python3 {VERIFY_SCRIPT} --env dev"]
+    assert verify_step("prod", source=source, url_outputs={}, reads=None, boto3_requirement="boto3==1.0") is None
 
 
 def test_there_is_no_confirm_permissions_broadening(pipeline, pipeline_stack):
@@ -317,6 +430,37 @@ def cross_account(tmp_path_factory):
 def test_the_pipeline_is_v2_without_cdks_default_flag(cross_account):
     _, _, template = cross_account
     template.has_resource_properties("AWS::CodePipeline::Pipeline", {"PipelineType": "V2"})
+
+
+def test_an_environment_in_another_account_is_verified_by_its_endpoints_only(cross_account):
+    synthesized, stack, template = cross_account
+    template_json = synthesized.stack_template(stack)
+    pipeline = next(iter(template.find_resources("AWS::CodePipeline::Pipeline").values()))["Properties"]
+    # prod (222222222222): the pipeline's role cannot read that account, so GET /arch only, without boto3
+    prod = verify_action(pipeline, "Prod")
+    project = project_of(template_json, prod)
+    spec = buildspec(project)
+    assert spec["phases"]["build"]["commands"] == [
+        f'python3 {VERIFY_SCRIPT} --env prod --no-aws --url "api=$API_URL" --url "web=$WEB_URL"'
+    ]
+    assert "commands" not in spec["phases"].get("install", {})
+    namespace = next(a["Namespace"] for a in stage(pipeline, "Prod") if a.get("Namespace"))
+    variables = json.loads(prod["Configuration"]["EnvironmentVariables"])
+    assert {(v["name"], v["value"]) for v in variables} == {
+        ("API_URL", f"#{{{namespace}.ApiUrl}}"),
+        ("WEB_URL", f"#{{{namespace}.WebUrl}}"),
+    }
+    assert verify_reads_of(template_json, project) == {}
+    # dev and test (111111111111, the pipeline's): every check, on their pinned account and region
+    for stage_name, name in (("Dev", "DevStack"), ("Test", "TestStack")):
+        reads = verify_reads_of(template_json, project_of(template_json, verify_action(pipeline, stage_name)))
+        assert reads["cloudformation:DescribeStacks"] == [
+            f"arn:aws:cloudformation:eu-west-1:111111111111:stack/{name}/*"
+        ]
+        assert reads["ecr:BatchGetImage"] == [
+            f"arn:aws:ecr:eu-west-1:111111111111:repository/graviton-guarantee-dev-{service}"
+            for service in ("api", "web")
+        ]
 
 
 def test_environments_in_other_accounts_get_a_rotated_artifact_key(cross_account):

@@ -1,4 +1,5 @@
-"""verify.py against a real local HTTP server: aarch64 passes, x86_64 fails, errors and non-JSON cannot be checked."""
+"""verify.py --no-aws against a real local HTTP server: aarch64 passes, x86_64 fails, errors and non-JSON cannot be
+checked. The AWS checks are tested against moto in tests/verify/."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from support import ROOT, run
 from graviton import verify
 
 SCRIPT = ROOT / "constructs" / "graviton" / "verify.py"
-FAST = ["--attempts", "3", "--backoff", "0", "--timeout", "5"]
+# URL checks only (no credentials), quickly.
+FAST = ["--no-aws", "--attempts", "3", "--backoff", "0", "--timeout", "5"]
 
 
 class ArchHandler(BaseHTTPRequestHandler):
@@ -152,7 +154,8 @@ def test_json_output_has_one_row_per_service(server, capsys):
     code = verify.main(["--env", "dev", "--url", f"api={server}/arm", "--url", f"web={server}/x86", "--json", *FAST])
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["exit_code"] == 1 and report["environment"] == "dev"
-    assert [(r["service"], r["expected"], r["found"], r["verdict"]) for r in report["rows"]] == [
+    assert report["aws"] is False
+    assert [(r["resource"], r["expected"], r["found"], r["verdict"]) for r in report["rows"]] == [
         ("api", "aarch64", "aarch64", "ok"),
         ("web", "aarch64", "x86_64", "WRONG"),
     ]
@@ -170,7 +173,11 @@ def test_checks_are_a_list_producing_rows(server, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--env", "dev"], "give at least one --url"),
+        (["--env", "dev", "--no-aws"], "give at least one --url"),
+        (
+            ["--env", "dev", "--no-aws", "--url", "api=https://a.example", "--region", "eu-west-1"],
+            "are for the AWS checks",
+        ),
         (["--url", "api=https://example.com"], "--env"),
         (["--env", "dev", "--url", "https://example.com"], "must be SERVICE=URL"),
         (["--env", "dev", "--url", "api="], "has no URL"),
@@ -196,13 +203,37 @@ def test_it_runs_as_the_pipeline_runs_it_and_as_a_module(server, command):
     assert "api" in result.stdout and "ok" in result.stdout
 
 
-def test_it_uses_the_standard_library_only():
-    """The pipeline runs it in a bare CodeBuild container: nothing is installed there."""
+def test_the_url_only_run_loads_the_standard_library_only(server):
+    """The pipeline runs --no-aws in a bare CodeBuild container where nothing is installed: boto3 and the manifest
+    logic are imported only when the AWS checks run."""
+    probe = (
+        "import runpy, sys\n"
+        "before = set(sys.modules)\n"
+        f"sys.argv = ['verify.py', '--env', 'dev', '--url', 'api={server}/arm', *{FAST!r}]\n"
+        "try:\n"
+        f"    runpy.run_path({str(SCRIPT)!r}, run_name='__main__')\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "loaded = {name.split('.')[0] for name in set(sys.modules) - before} - set(sys.stdlib_module_names)\n"
+        "print(sorted(loaded))\n"
+    )
+    result = run(["python3", "-I", "-c", probe])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_its_top_level_imports_are_the_standard_library():
+    """boto3 and botocore may only be imported inside the functions the AWS checks call."""
     tree = ast.parse(SCRIPT.read_text())
-    imported = {
-        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
-    }
+    imported = {alias.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
     imported |= {
-        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0
+        node.module.split(".")[0] for node in tree.body if isinstance(node, ast.ImportFrom) and node.level == 0
     }
     assert imported - {"__future__"} <= sys.stdlib_module_names
+    lazy = {
+        alias.name.split(".")[0] if isinstance(node, ast.Import) else node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and node not in tree.body and getattr(node, "level", 0) == 0
+        for alias in node.names
+    }
+    assert lazy - set(sys.stdlib_module_names) == {"boto3", "botocore"}

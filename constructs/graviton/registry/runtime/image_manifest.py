@@ -34,14 +34,14 @@ class Verdict:
     reason: str = ""
 
 
-def inspect(
-    manifest_text: str, media_type: str | None, fetch_config: Callable[[str], Mapping[str, Any]]
-) -> Verdict:
+def inspect(manifest_text: str, media_type: str | None, fetch_config: Callable[[str], Mapping[str, Any]]) -> Verdict:
     """The verdict on one pushed manifest; `media_type` is ECR's `imageManifestMediaType` when it gave one."""
     try:
         manifest = json.loads(manifest_text)
     except json.JSONDecodeError:
         return Verdict("unreadable", False, "the manifest is not JSON")
+    if not isinstance(manifest, dict):
+        return Verdict("unreadable", False, "the manifest is not a JSON object")
     kind = media_type or manifest.get("mediaType") or ""
     if kind in INDEX_TYPES or "manifests" in manifest:
         return _index_verdict(manifest)
@@ -49,10 +49,15 @@ def inspect(
         return Verdict("schema1", False, "a Docker schema 1 manifest: no config to read the platform from")
     if kind not in SINGLE_IMAGE_TYPES and "config" not in manifest:
         return Verdict("unknown", False, f"unknown manifest type '{kind}'")
-    config = manifest.get("config", {})
-    if config.get("mediaType") not in IMAGE_CONFIG_TYPES:
-        return Verdict("artifact", False, f"not a container image: its config is '{config.get('mediaType')}'")
+    config = manifest.get("config")
+    if not isinstance(config, dict) or config.get("mediaType") not in IMAGE_CONFIG_TYPES:
+        media = config.get("mediaType") if isinstance(config, dict) else None
+        return Verdict("artifact", False, f"not a container image: its config is '{media}'")
+    if not isinstance(config.get("digest"), str):
+        return Verdict("unreadable", False, "the manifest's config names no digest")
     blob = fetch_config(config["digest"])
+    if not isinstance(blob, Mapping):
+        return Verdict("unreadable", False, "the image config is not a JSON object")
     platform = f"{blob.get('os', '?')}/{blob.get('architecture', '?')}"
     if blob.get("variant"):
         platform += f"/{blob['variant']}"
@@ -63,13 +68,9 @@ def inspect(
 
 def _index_verdict(index: Mapping[str, Any]) -> Verdict:
     """An index fails whatever it holds: Lambda refuses indexes, and our builds never push one."""
-    entries = index.get("manifests", [])
+    entries = [m for m in index.get("manifests") or [] if isinstance(m, dict)]
     attestations = [m for m in entries if _is_attestation(m)]
-    platforms = sorted(
-        f"{m.get('platform', {}).get('os', '?')}/{m.get('platform', {}).get('architecture', '?')}"
-        for m in entries
-        if not _is_attestation(m)
-    )
+    platforms = sorted(_platform(m) for m in entries if not _is_attestation(m))
     if entries and len(attestations) == len(entries):
         return Verdict("index", False, "an index of attestations only: no image in it")
     listed = ", ".join(platforms) or "nothing"
@@ -77,9 +78,16 @@ def _index_verdict(index: Mapping[str, Any]) -> Verdict:
     return Verdict("index", False, f"an image index ({listed}{extra}), not a single image: Lambda refuses indexes")
 
 
+def _platform(entry: Mapping[str, Any]) -> str:
+    """`linux/arm64/v8`: the variant too, so an index of arm/v7 and arm64 does not read as two arm images."""
+    platform = entry.get("platform") or {}
+    parts = [platform.get("os", "?"), platform.get("architecture", "?")]
+    return "/".join([*parts, platform["variant"]] if platform.get("variant") else parts)
+
+
 def _is_attestation(entry: Mapping[str, Any]) -> bool:
-    annotations = entry.get("annotations", {})
-    platform = entry.get("platform", {})
+    annotations = entry.get("annotations") or {}
+    platform = entry.get("platform") or {}
     return annotations.get("vnd.docker.reference.type") == "attestation-manifest" or (
         platform.get("os") == "unknown" and platform.get("architecture") == "unknown"
     )
