@@ -59,6 +59,7 @@ class PipelineStack(Stack):
             pipeline_type=codepipeline.PipelineType.V2,
             synth=synth,
             cli_version=pinned_cli_version(root),
+            cdk_assets_cli_version=pinned_cli_version(root, "cdk-assets"),
             cross_account_keys=cross_account,
             enable_key_rotation=cross_account or None,
             code_build_defaults=arm_code_build_options(pin_runtimes=True),

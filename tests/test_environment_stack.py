@@ -38,8 +38,9 @@ def test_the_repository_scans_on_push_and_keeps_tags_immutable(dev):
 def test_repositories_that_other_environments_run_from_are_retained(synthesized):
     # Test and prod run dev's images: deleting DevStack must not take prod's images with it.
     dev = synthesized.template("dev").find_resources("AWS::ECR::Repository")
+    # RetainExceptOnCreate: a first deploy that rolls back leaves no named repository in the way of a retry.
     assert [(r["DeletionPolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()] == [
-        ("Retain", False)
+        ("RetainExceptOnCreate", False)
     ] * 2
 
 

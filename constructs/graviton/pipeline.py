@@ -38,6 +38,8 @@ NOTIFICATIONS_PRINCIPAL = "codestar-notifications.amazonaws.com"
 FAILURE_EVENTS = (
     "codepipeline-pipeline-pipeline-execution-failed",
     "codepipeline-pipeline-action-execution-failed",
+    # Approvers learn that prod is waiting for them.
+    "codepipeline-pipeline-manual-approval-needed",
 )
 
 
@@ -293,9 +295,9 @@ def _sns_target(topic: sns.ITopic) -> notifications.CfnNotificationRule.TargetPr
     return notifications.CfnNotificationRule.TargetProperty(target_type="SNS", target_address=topic.topic_arn)
 
 
-def pinned_cli_version(root: Path) -> str:
-    """The CDK CLI that package.json pins: self-mutation and asset publishing run the same CLI as `make`."""
-    return json.loads((root / "package.json").read_text())["devDependencies"]["aws-cdk"]
+def pinned_cli_version(root: Path, package: str = "aws-cdk") -> str:
+    """A tool package.json pins: self-mutation runs the CLI `make` runs, asset publishing the pinned cdk-assets."""
+    return json.loads((root / "package.json").read_text())["devDependencies"][package]
 
 
 # CDK Pipelines' own grants on the artifact bucket (and its key), written into every role it creates.

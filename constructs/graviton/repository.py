@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import Duration, IStableListProducer, Lazy, RemovalPolicy
+from aws_cdk import Aws, Duration, IStableListProducer, Lazy, RemovalPolicy
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 
@@ -62,7 +62,8 @@ class ImageRepository(Construct):
             image_tag_mutability=ecr.TagMutability.IMMUTABLE,
             # KMS with the AWS-managed aws/ecr key: explicit in the template, nothing to grant for pulls.
             encryption=ecr.RepositoryEncryption.KMS,
-            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+            # Kept on delete, but not when the first create rolls back: a failed first deploy can be retried.
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if retain else RemovalPolicy.DESTROY,
             empty_on_delete=not retain,
             lifecycle_rules=[
                 ecr.LifecycleRule(
@@ -120,7 +121,7 @@ class ImageRepository(Construct):
                 principals=[iam.ServicePrincipal("lambda.amazonaws.com")],
                 actions=list(PULL_ACTIONS),
                 conditions={
-                    "StringLike": {"aws:sourceArn": [f"arn:aws:lambda:*:{account}:function:*" for account in accounts]}
+                    "StringLike": {"aws:sourceArn": [f"arn:{Aws.PARTITION}:lambda:*:{account}:function:*" for account in accounts]}
                 },
             )
         )

@@ -92,9 +92,10 @@ def test_across_accounts_the_building_repository_lets_the_other_account_and_its_
         assert {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"} <= set(pull["Action"])
         functions = statements["PromotedFunctionsPull"]
         assert functions["Principal"] == {"Service": "lambda.amazonaws.com"}
-        assert functions["Condition"] == {
-            "StringLike": {"aws:sourceArn": [f"arn:aws:lambda:*:{PROD_ACCOUNT}:function:*"]}
-        }
+        arns = functions["Condition"]["StringLike"]["aws:sourceArn"]
+        assert [json.dumps(a) for a in arns] == [
+            json.dumps({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":lambda:*:{PROD_ACCOUNT}:function:*"]]})
+        ]
 
 
 def test_across_accounts_prod_looks_the_image_up_in_devs_registry(two_accounts):
