@@ -121,7 +121,9 @@ class ImageRepository(Construct):
                 principals=[iam.ServicePrincipal("lambda.amazonaws.com")],
                 actions=list(PULL_ACTIONS),
                 conditions={
-                    "StringLike": {"aws:sourceArn": [f"arn:{Aws.PARTITION}:lambda:*:{account}:function:*" for account in accounts]}
+                    "StringLike": {
+                        "aws:sourceArn": [f"arn:{Aws.PARTITION}:lambda:*:{account}:function:*" for account in accounts]
+                    }
                 },
             )
         )
