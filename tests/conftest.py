@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from aws_cdk.assertions import Template
 from support import Synthesized, repo_context, synthesize
@@ -15,3 +17,33 @@ def synthesized(tmp_path_factory) -> Synthesized:
 @pytest.fixture(scope="session")
 def dev(synthesized) -> Template:
     return synthesized.template("dev")
+
+
+# Everything botocore could find credentials, a region or an endpoint in, besides the files `no_aws` points at.
+AWS_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+
+
+@pytest.fixture
+def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No credentials, region or endpoint from this machine: empty config files, no instance metadata."""
+    for name in AWS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    empty = tmp_path / "empty-aws-file"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

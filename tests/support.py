@@ -73,3 +73,10 @@ def run(args: list[str], *, env: dict | None = None, cwd: Path = ROOT) -> subpro
     full_env = {**os.environ, **(env or {})}
     full_env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{full_env['PATH']}"
     return subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
+
+
+def one(template: Template, resource_type: str, props: dict | None = None) -> tuple[str, dict]:
+    """The single resource of a type (with these properties): its logical id and its definition."""
+    found = template.find_resources(resource_type, {"Properties": props} if props else None)
+    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
+    return next(iter(found.items()))

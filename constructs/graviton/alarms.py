@@ -18,6 +18,41 @@ DURATION_ALARM_SHARE = 0.8
 ALARM_PERIOD = Duration.minutes(5)
 
 
+def service_topic(
+    scope: Construct, *, service: str, sid: str, source: str, arn_format: ArnFormat, description: str
+) -> tuple[kms.Key, sns.Topic]:
+    """An SNS topic under its own KMS key that one AWS service of this account may publish to.
+
+    A customer key, because services cannot publish to a topic under the AWS-managed aws/sns key; the key grant
+    has no source conditions (a condition the KMS request does not carry would drop every message silently), the
+    topic policy scopes publishing to `source` resources (`<service>:<resource>`) of this account.
+    """
+    stack = Stack.of(scope)
+    principal = iam.ServicePrincipal(f"{service}.amazonaws.com")
+    key = kms.Key(scope, "Key", enable_key_rotation=True, description=description)
+    key.grant(principal, "kms:Decrypt", "kms:GenerateDataKey*")
+    topic = sns.Topic(scope, "Topic", master_key=key, enforce_ssl=True)
+    # The SSL statement replaces SNS's default policy: the publishing service needs its own Allow.
+    arn_service, resource = source.split(":")
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[principal],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {
+                    "aws:SourceArn": stack.format_arn(
+                        service=arn_service, resource=resource, resource_name="*", arn_format=arn_format
+                    )
+                },
+            },
+        )
+    )
+    return key, topic
+
+
 class AlarmTopic(Construct):
     """The SNS topic an environment's alarms (and later its pipeline) notify, encrypted with its own key.
 
@@ -26,30 +61,13 @@ class AlarmTopic(Construct):
 
     def __init__(self, scope: Construct, id: str, *, email: str | None = None) -> None:
         super().__init__(scope, id)
-        # A customer key, because CloudWatch cannot publish to a topic under the AWS-managed aws/sns key.
-        self.key = kms.Key(self, "Key", enable_key_rotation=True, description="alarm notifications")
-        self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
-        # The SSL statement replaces SNS's default policy: CloudWatch alarms of this account need their own Allow.
-        stack = Stack.of(self)
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    },
-                },
-            )
+        self.key, self.topic = service_topic(
+            self,
+            service="cloudwatch",
+            sid="CloudWatchAlarmsPublish",
+            source="cloudwatch:alarm",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            description="alarm notifications",
         )
         if email:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))

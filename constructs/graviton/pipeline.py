@@ -14,10 +14,10 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codestarnotifications as notifications
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 
 from constructs import Construct
+from graviton.alarms import service_topic
 from graviton.config import AppConfig
 from graviton.constants import BUILD_COMPUTE, BUILD_IMAGE, stack_name
 from graviton.nag import acknowledge, arn, logical_id
@@ -32,7 +32,6 @@ VERIFY_STACK_ACTIONS = ("cloudformation:DescribeStacks", "cloudformation:ListSta
 VERIFY_IMAGE_ACTIONS = ("ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 # Neither supports resource-level permissions: both read any task definition or instance of the account.
 VERIFY_UNSCOPED_ACTIONS = ("ecs:DescribeTaskDefinition", "ec2:DescribeInstances")
-NOTIFICATIONS_PRINCIPAL = "codestar-notifications.amazonaws.com"
 # The failed action names what broke, the failed execution that the run stopped (a failed stage adds nothing).
 # Literal ids: jsii's Python enums carry member names, not the service's event ids.
 FAILURE_EVENTS = (
@@ -252,31 +251,13 @@ class PipelineNotifications(Construct):
     def __init__(self, scope: Construct, id: str, *, pipeline: codepipeline.IPipeline) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
-        # A customer key: CodeStar Notifications cannot publish to a topic under the AWS-managed aws/sns key.
-        self.key = kms.Key(self, "Key", enable_key_rotation=True, description="pipeline failure notifications")
-        # No source conditions here: the topic policy below scopes who may publish, and a condition the KMS
-        # request does not carry would drop every notification silently.
-        self.key.grant(iam.ServicePrincipal(NOTIFICATIONS_PRINCIPAL), "kms:Decrypt", "kms:GenerateDataKey*")
-        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
-        # The SSL statement replaces SNS's default policy: notification rules of this account need their own Allow.
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CodeStarNotificationsPublish",
-                principals=[iam.ServicePrincipal(NOTIFICATIONS_PRINCIPAL)],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="codestar-notifications",
-                            resource="notificationrule",
-                            resource_name="*",
-                            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                        )
-                    },
-                },
-            )
+        self.key, self.topic = service_topic(
+            self,
+            service="codestar-notifications",
+            sid="CodeStarNotificationsPublish",
+            source="codestar-notifications:notificationrule",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            description="pipeline failure notifications",
         )
         self.rule = notifications.CfnNotificationRule(
             self,

@@ -16,7 +16,6 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -39,40 +38,12 @@ BUCKET = "gg-dev-build-sources"
 PROJECT = "gg-dev-api-build"
 REPOSITORY = "graviton-guarantee-dev-api"
 REPOSITORY_URI = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}"
-# Everything botocore could find credentials, a region or an endpoint in, besides the files the tests point at.
-AWS_VARIABLES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-)
 
 
 @pytest.fixture(scope="module")
 def tag() -> str:
     """The tag docker-push must compute for the api service's current sources."""
     return image_tag(ROOT / "docker" / "api", dockerfile="Dockerfile.lambda")
-
-
-@pytest.fixture
-def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No credentials, region or endpoint from this machine: empty config files, no instance metadata."""
-    for name in AWS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    empty = tmp_path / "empty-aws-file"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def the_line(result) -> str:

@@ -9,19 +9,13 @@ from dataclasses import fields
 import pytest
 import yaml
 from aws_cdk.assertions import Match
-from support import ROOT, repo_context
+from support import ROOT, one, repo_context
 
 from graviton import load_config
 from graviton.constants import POWERTOOLS_VERSION, UNTAGGED_IMAGE_DAYS
 from graviton.image_build.construct import BUILDSPEC
 from graviton.image_build.runtime.image_build_contract import ImageBuildProperties, _cfn_key
 from graviton.repository import PUSH_ACTIONS
-
-
-def one(template, resource_type: str, props: dict | None = None) -> tuple[str, dict]:
-    found = template.find_resources(resource_type, {"Properties": props} if props else None)
-    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
-    return next(iter(found.items()))
 
 
 # The api service's build; the web service's is built the same way.

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
-from support import ROOT, repo_context
+from support import ROOT, one, repo_context
 
 from graviton import AlarmTopic, ImageRepository, load_config
 from graviton.constants import HANDLER_RUNTIME, POWERTOOLS_LAYER_PARAMETER
@@ -20,12 +20,6 @@ from graviton.repository import UPLOAD_ACTIONS
 
 def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
-
-
-def one(template: Template, resource_type: str, props: dict) -> tuple[str, dict]:
-    found = template.find_resources(resource_type, {"Properties": props})
-    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
-    return next(iter(found.items()))
 
 
 @pytest.fixture(scope="module")

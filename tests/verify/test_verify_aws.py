@@ -21,7 +21,6 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -55,22 +54,6 @@ PROJECT = "graviton-guarantee"
 ARM_AMI, X86_AMI = "ami-0e9271c829888680e", "ami-03cf127a"  # moto's default AMIs: arm64 and x86_64
 CLUSTER = "DevStackEksCluster1A2B3C4D"
 FAST = ["--attempts", "1", "--backoff", "0", "--timeout", "5"]
-# Everything botocore could find credentials, a region or an endpoint in, besides what the tests set.
-AWS_VARIABLES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-)
 
 
 def blob(name: str) -> bytes:
@@ -153,18 +136,6 @@ def moto_url(local_url: str) -> Iterator[str]:
         host, port = server.get_host_and_port()
         yield f"http://{host}:{port}"
         server.stop()
-
-
-@pytest.fixture
-def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No credentials, region or endpoint from this machine: empty config files, no instance metadata."""
-    for name in AWS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    empty = tmp_path / "empty-aws-file"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @pytest.fixture

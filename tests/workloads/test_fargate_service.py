@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from support import ROOT, repo_context
+from support import ROOT, one, repo_context
 
 from graviton import load_config
 from graviton.constants import CONTAINER_PORT
-
-
-def one(template, resource_type: str, props: dict | None = None) -> tuple[str, dict]:
-    found = template.find_resources(resource_type, {"Properties": props} if props else None)
-    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
-    return next(iter(found.items()))
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,10 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
-from support import ROOT, repo_context
+from support import ROOT, one, repo_context
 
 from graviton import ArmImageBuild, ArmImageFunction, ImageRepository, load_config
 from graviton.alarms import DURATION_ALARM_SHARE
-
-
-def one(template, resource_type: str, props: dict | None = None) -> tuple[str, dict]:
-    found = template.find_resources(resource_type, {"Properties": props} if props else None)
-    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
-    return next(iter(found.items()))
 
 
 @pytest.fixture(scope="module")
