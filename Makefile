@@ -22,7 +22,7 @@ STACK = $(or $(STACK_$(ENV)),$(error ENV=$(ENV) is not allowed; use ENV=dev, ENV
 # cdk -c overrides for the pipeline targets: make deploy-pipeline CONTEXT="-c pipeline_branch=release"
 CONTEXT ?=
 
-.PHONY: help setup synth cost test lint bench deploy diff verify deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
+.PHONY: help setup synth cost test lint docs bench deploy diff verify deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -43,17 +43,22 @@ setup: $(VENV)/.installed node_modules/.installed ## create .venv and install th
 
 synth: setup ## synthesize every stack into cdk.out/ and print a summary
 	$(CDK) synth --quiet
-	@$(PY) -m graviton.summary cdk.out
+	@$(PY) -m graviton_commands.summary cdk.out
 
 cost: setup ## monthly cost per environment on arm64 vs x86, from cdk.out and cdk.json's usage; chart in cdk.out/cost.svg
-	@$(PY) -m graviton.cost cdk.out $(COST_ARGS)
+	@$(PY) -m graviton_commands.cost cdk.out $(COST_ARGS)
 
-test: setup ## lint, then run the whole test suite
+test: setup ## lint and type-check, then run the whole test suite on two workers
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m mypy
+	$(PY) -m pytest -n 2 --dist loadfile
 
-bench: setup ## the guard's synth overhead: 500, 1,000 and 2,000 arm64 functions + 100 ARM builds, median of 5
+bench: setup ## command start-up, make synth beside a one-bucket app, and the guard's synth overhead (medians)
+	$(PY) tests/bench/commands.py
 	$(PY) tests/bench/guard_overhead.py $(BENCH_ARGS)
+
+docs: setup ## regenerate docs/configuration.md and docs/guard-rules.md from the code
+	$(PY) scripts/generate_docs.py
 
 lint: setup ## ruff only
 	$(PY) -m ruff check .
@@ -66,14 +71,14 @@ diff: setup ## show what a deploy would change: make diff ENV=dev
 	$(CDK) diff $(STACK)
 
 verify: setup ## check in AWS that ENV runs on arm64 only (images, functions, tasks, builds, nodes, GET /arch): make verify ENV=dev [VERIFY_ARGS=--json]
-	@$(PY) -m graviton.verify --env $(ENV) --stack $(STACK) $(VERIFY_ARGS)
+	@$(PY) -m graviton_commands.verify --env $(ENV) --stack $(STACK) $(VERIFY_ARGS)
 
 deploy-pipeline: setup ## deploy PipelineStack once (it updates itself on push after that); needs the pipeline_* keys
-	@$(PY) -m graviton.pipeline_settings $(CONTEXT)
+	@$(PY) -m graviton_commands.pipeline_settings $(CONTEXT)
 	$(CDK) deploy PipelineStack $(CONTEXT)
 
 diff-pipeline: setup ## show what deploy-pipeline would change
-	@$(PY) -m graviton.pipeline_settings $(CONTEXT)
+	@$(PY) -m graviton_commands.pipeline_settings $(CONTEXT)
 	$(CDK) diff PipelineStack $(CONTEXT)
 
 docker-push-dev: ## build SERVICE's sources on dev's ARM CodeBuild: make docker-push-dev SERVICE=api [DOCKERFILE=...]
@@ -84,7 +89,7 @@ docker-push-dev docker-push-test docker-push-prod: docker-push-%: setup
 	scripts/docker-push.sh $* $(SERVICE) $(DOCKERFILE)
 
 docker-build: setup ## local test build with this machine's Docker, never pushed: make docker-build [ARCH=amd64] [SERVICE=api]
-	$(PY) -m graviton.local_build --arch $(ARCH) $(SERVICE)
+	$(PY) -m graviton_commands.docker_build --arch $(ARCH) $(SERVICE)
 
 clean: ## remove cdk.out (keeps .venv and node_modules)
 	rm -rf cdk.out

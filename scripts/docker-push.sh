@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build SERVICE's current sources into ENV's ECR repository on that environment's ARM CodeBuild (linux/arm64 only;
-# nothing is built on this machine). Prints the image URI and digest. See `python -m graviton.docker_push --help`.
+# nothing is built on this machine). Prints the image URI and digest. See `python -m graviton_commands.docker_push --help`.
 set -euo pipefail
 
 if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
@@ -15,4 +15,4 @@ fi
 # As in the Makefile: the pinned Node (when installed) runs jsii, which computes the image tag.
 export PATH="$PWD/node_modules/.bin:$PATH"
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1
-exec .venv/bin/python -m graviton.docker_push "$@"
+exec .venv/bin/python -m graviton_commands.docker_push "$@"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from constructs import Construct
-from graviton import AppConfig
-from graviton.guard import GuardedStage
+from graviton import GuardedStage
+from graviton_app.config import AppConfig
 from stacks.environment_stack import EnvironmentStack
 
 

@@ -8,27 +8,30 @@ from aws_cdk import CfnOutput, Stack, pipelines
 from aws_cdk import aws_codepipeline as codepipeline
 
 from constructs import Construct
-from graviton import AppConfig, ConfigError
-from graviton.constants import ENVIRONMENT_NAMES
-from graviton.pipeline import (
-    PipelineNotifications,
+from graviton import PipelineNotifications
+from graviton.pipeline.arm_code_build import arm_code_build_options
+from graviton.pipeline.pipeline_findings import acknowledge_pipeline_findings
+from graviton.pipeline.push_trigger import add_push_trigger
+from graviton.pipeline.verify_step import (
+    Location,
     VerifyReads,
-    acknowledge_pipeline_findings,
     acknowledge_verify_findings,
-    add_push_trigger,
-    arm_code_build_options,
-    needs_cross_account_keys,
-    pinned_cli_version,
-    pinned_requirement,
-    placement_problem,
-    verifies_in_aws,
     verify_reads,
     verify_step,
 )
+from graviton_app import naming
+from graviton_app.config import AppConfig, ConfigError
+from graviton_app.pins import pinned_npm_version, pinned_requirement
+from graviton_app.placement import environment_placement, needs_cross_account_keys, placement_problem, verifies_in_aws
+from stacks.environment_stack import EnvironmentOutputs
 from stacks.environment_stage import EnvironmentStage
 
 # The same command a developer runs: it sets up .venv and the pinned CDK CLI from the repository itself.
 SYNTH_COMMAND = "make synth"
+# The verification, run from the source checkout as a module of the commands layer.
+VERIFY_COMMAND = "PYTHONPATH=constructs python3 -m graviton_commands.verify"
+# What its AWS checks need besides the standard library (the settings loader and boto3), at the pinned versions.
+VERIFY_PACKAGES = ("boto3", "pydantic")
 
 
 class PipelineStack(Stack):
@@ -45,6 +48,7 @@ class PipelineStack(Stack):
         problem = placement_problem(config)
         if problem:
             raise ConfigError(problem)
+        assert config.pipeline_repository and config.pipeline_connection_arn  # pipeline_missing says so
         source = pipelines.CodePipelineSource.connection(
             config.pipeline_repository,
             config.pipeline_branch,
@@ -58,8 +62,8 @@ class PipelineStack(Stack):
             "Pipeline",
             pipeline_type=codepipeline.PipelineType.V2,
             synth=synth,
-            cli_version=pinned_cli_version(root),
-            cdk_assets_cli_version=pinned_cli_version(root, "cdk-assets"),
+            cli_version=pinned_npm_version(root / "package.json", "aws-cdk"),
+            cdk_assets_cli_version=pinned_npm_version(root / "package.json", "cdk-assets"),
             cross_account_keys=cross_account,
             enable_key_rotation=cross_account or None,
             code_build_defaults=arm_code_build_options(pin_runtimes=True),
@@ -69,28 +73,33 @@ class PipelineStack(Stack):
         )
         self.stages: dict[str, EnvironmentStage] = {}
         self.verify_steps: dict[str, pipelines.CodeBuildStep] = {}
-        boto3_requirement = pinned_requirement(root, "boto3")
+        packages = " ".join(pinned_requirement(root / "requirements.txt", p) for p in VERIFY_PACKAGES)
         reads: dict[str, VerifyReads] = {}
-        for environment in (name for name in ENVIRONMENT_NAMES if name in config.environments):
-            stage = EnvironmentStage(self, environment.capitalize(), config=config, environment=environment, root=root)
-            pre = [_prod_approval(config)] if environment == "prod" else []
-            # In the pipeline's account every check runs; in another, only GET /arch (see verify_step).
-            if verifies_in_aws(config, environment):
-                reads[environment] = verify_reads(self, config, environment)
-            step = verify_step(
-                environment,
-                source=source,
-                url_outputs=stage.stack.url_outputs,
-                reads=reads.get(environment),
-                boto3_requirement=boto3_requirement,
+        for environment in [name for name in naming.ENVIRONMENT_NAMES if name in config.environments]:
+            stage = EnvironmentStage(
+                self, naming.stage_id(environment), config=config, environment=environment, root=root
             )
+            pre = [_prod_approval(config)] if environment == "prod" else []
+            step = None
+            if verifies_in_aws(config, environment):
+                # In the pipeline's account every check runs with read access to what it checks; verify reads
+                # the endpoints from the stack's outputs itself.
+                reads[environment] = _verify_reads(self, config, environment)
+                step = verify_step(
+                    source=source,
+                    reads=reads[environment],
+                    install_commands=[f"python3 -m pip install --quiet {packages}"],
+                    commands=[f"{VERIFY_COMMAND} --env {environment}"],
+                )
+            else:
+                step = _endpoints_only_step(source, environment, stage.stack.outputs)
             self.pipeline.add_stage(stage, pre=pre, post=[step] if step else [])
             self.stages[environment] = stage
             if step:
                 self.verify_steps[environment] = step
         self.pipeline.build_pipeline()
-        for environment, environment_reads in reads.items():
-            acknowledge_verify_findings(self.verify_steps[environment], environment_reads)
+        for name, environment_reads in reads.items():
+            acknowledge_verify_findings(self.verify_steps[name], environment_reads)
         add_push_trigger(self.pipeline.pipeline, branch=config.pipeline_branch, file_paths=config.pipeline_file_paths)
         self.notifications = PipelineNotifications(self, "Notifications", pipeline=self.pipeline.pipeline)
         acknowledge_pipeline_findings(self.pipeline)
@@ -99,7 +108,37 @@ class PipelineStack(Stack):
         CfnOutput(self, "FailureTopicArn", value=self.notifications.topic.topic_arn)
 
 
+def _verify_reads(scope: Construct, config: AppConfig, environment: str) -> VerifyReads:
+    """Read access to the environment's stack and to the repositories its images come from (the building
+    environment's, for a promoted one)."""
+    building = config.environment(environment).images_from or environment
+    here, there = environment_placement(config, environment), environment_placement(config, building)
+    return verify_reads(
+        scope,
+        stack_name=naming.stack_name(environment),
+        repository_names=[naming.repository_name(config.project, building, s.name) for s in config.services],
+        stack_location=Location(account=here.account, region=here.region),
+        repository_location=Location(account=there.account, region=there.region),
+    )
+
+
+def _endpoints_only_step(
+    source: pipelines.IFileSetProducer, environment: str, outputs: EnvironmentOutputs
+) -> pipelines.CodeBuildStep | None:
+    """The environment is in another account: the pipeline's role cannot read its stack, functions or images (that
+    would need a role there to assume), so only its endpoints are asked, with the standard library. Check the rest
+    with `make verify ENV=<env>` and that account's credentials. None when it has no endpoint."""
+    if not outputs.endpoints:
+        return None
+    urls = " ".join(f'--url "{label}=${naming.url_variable(label)}"' for label in outputs.endpoints)
+    return verify_step(
+        source=source,
+        env_from_outputs={naming.url_variable(label): output for label, output in outputs.endpoints.items()},
+        commands=[f"{VERIFY_COMMAND} --env {environment} --no-aws {urls}"],
+    )
+
+
 def _prod_approval(config: AppConfig) -> pipelines.ManualApprovalStep:
-    before = [name for name in ENVIRONMENT_NAMES if name in config.environments and name != "prod"]
+    before = [name for name in naming.ENVIRONMENT_NAMES if name in config.environments and name != "prod"]
     verified = f"; {' and '.join(before)} passed the arm64 verification" if before else ""
     return pipelines.ManualApprovalStep("ApproveProd", comment=f"Deploy {config.project} to prod{verified}.")

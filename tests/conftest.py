@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Template
-from support import Synthesized, repo_context, synthesize
+from support import Synthesized, pipeline_context, repo_context, synthesize
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +17,12 @@ def synthesized(tmp_path_factory) -> Synthesized:
 @pytest.fixture(scope="session")
 def dev(synthesized) -> Template:
     return synthesized.template("dev")
+
+
+@pytest.fixture(scope="session")
+def pipeline_synth(tmp_path_factory) -> Synthesized:
+    """The app with the pipeline settings given as context: PipelineStack and its stages too."""
+    return synthesize(pipeline_context(), tmp_path_factory.mktemp("pipeline.out"))
 
 
 # Everything botocore could find credentials, a region or an endpoint in, besides the files `no_aws` points at.

@@ -13,7 +13,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 import app as cdk_app
-from graviton import load_config
+from graviton_app.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from aws_cdk import Stack, Validations
 from aws_cdk import aws_s3 as s3
 from support import ROOT, repo_context
 
-from graviton import load_config
+from graviton_app.config import load_config
 
 ENVIRONMENTS = ("dev", "test", "prod")
 

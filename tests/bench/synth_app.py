@@ -12,8 +12,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_lambda as lambda_
 
-from graviton.constants import BUILD_IMAGE, LAMBDA_ARCHITECTURE
-from graviton.guard import guard
+from graviton.arm64 import BUILD_IMAGE, LAMBDA_ARCHITECTURE
+from graviton.guardrails.guard import guard
 
 STACK_LIMIT = 500
 

@@ -1,4 +1,5 @@
-"""The registry gatekeeper and the manifest logic it shares with graviton.verify.
+"""The registry: ImageRepository (only the build may push), RegistryGatekeeper (checks every push) and the
+manifest logic the gatekeeper shares with `verify`.
 
-The construct lives in `graviton.registry.gatekeeper`, not here: `runtime/` stays importable without CDK.
+This package imports nothing: `runtime/` loads without aws-cdk-lib.
 """

@@ -1,0 +1,107 @@
+"""Read what the guard checks from a cloud assembly or a template: final resources and image assets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from graviton.guardrails.rules import ImageAsset, Resource
+
+PATH_METADATA = "aws:cdk:path"
+REMEDIATED_METADATA = "graviton:remediated"
+
+
+@dataclass
+class StackContent:
+    name: str
+    template_path: Path
+    resources: list[Resource] = field(default_factory=list)
+    assets: list[ImageAsset] = field(default_factory=list)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """A CloudFormation template in JSON or YAML (short-form intrinsics such as !Ref become {"Ref": ...})."""
+    text = path.read_text()
+    if path.suffix == ".json":
+        return json.loads(text)
+    return yaml.load(text, Loader=_CfnLoader) or {}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    return {"Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def resources_of(template: dict[str, Any], paths: dict[str, str] | None = None) -> list[Resource]:
+    """The template's resources; `paths` gives construct paths (by logical id) where Metadata has none."""
+    return [
+        Resource(
+            logical_id=logical_id,
+            type=body.get("Type", ""),
+            properties=body.get("Properties") or {},
+            path=(body.get("Metadata") or {}).get(PATH_METADATA) or (paths or {}).get(logical_id, ""),
+            remediated=(body.get("Metadata") or {}).get(REMEDIATED_METADATA, ""),
+        )
+        for logical_id, body in (template.get("Resources") or {}).items()
+    ]
+
+
+def read_stack(template_path: Path, name: str | None = None, paths: dict[str, str] | None = None) -> StackContent:
+    """A synthesized stack: its template, its nested stacks' templates and its Docker image assets.
+
+    `paths` maps logical ids and asset hashes to construct paths, for templates without path metadata.
+    """
+    assembly_dir = template_path.parent
+    stack = StackContent(name or template_path.name.removesuffix(".template.json"), template_path)
+    stack.resources = resources_of(load_template(template_path), paths)
+    manifest_path = assembly_dir / template_path.name.replace(".template.json", ".assets.json")
+    if not manifest_path.is_file():
+        return stack
+    manifest = json.loads(manifest_path.read_text())
+    for entry in manifest.get("files", {}).values():
+        nested = entry.get("source", {}).get("path", "")
+        if nested.endswith(".nested.template.json") and (assembly_dir / nested).is_file():
+            stack.resources += resources_of(load_template(assembly_dir / nested), paths)
+    for asset_hash, entry in manifest.get("dockerImages", {}).items():
+        source = entry.get("source", {})
+        directory = source.get("directory")
+        dockerfile = (assembly_dir / directory / source.get("dockerFile", "Dockerfile")) if directory else None
+        stack.assets.append(
+            ImageAsset(
+                asset_hash=asset_hash,
+                platform=source.get("platform"),
+                dockerfile=dockerfile.read_text() if dockerfile and dockerfile.is_file() else None,
+                path=(paths or {}).get(asset_hash, ""),
+            )
+        )
+    return stack
+
+
+def read_assembly(assembly_dir: Path) -> Iterator[StackContent]:
+    """Every stack of a cloud assembly (cdk.out), nested Stages included."""
+    manifest = json.loads((assembly_dir / "manifest.json").read_text())
+    for artifact_id, artifact in manifest.get("artifacts", {}).items():
+        properties = artifact.get("properties", {})
+        if artifact.get("type") == "aws:cloudformation:stack":
+            yield read_stack(assembly_dir / properties["templateFile"], artifact.get("displayName", artifact_id))
+        elif artifact.get("type") == "cdk:cloud-assembly":
+            yield from read_assembly(assembly_dir / properties["directoryName"])

@@ -1,0 +1,60 @@
+"""GG-LAMBDA: every Lambda function runs on arm64; a missing Architectures means x86_64."""
+
+from __future__ import annotations
+
+from graviton.guardrails.rules import (
+    NOT_APPLICABLE,
+    Resource,
+    Rule,
+    Verdict,
+    compliant,
+    fix_for_path,
+    is_token,
+    unresolved,
+    violation,
+)
+
+# CDK parts whose function code is x86-only: remediation must not switch them, the user must replace them.
+X86_ONLY_CDK_PARTS = {
+    "KubectlProvider": "the EKS kubectl handler's layer ships amd64 kubectl/helm binaries: build the cluster "
+    "without a kubectl handler (aws_eks_v2 without kubectl provider, or the L1 resources) and apply "
+    "workloads from an ARM CodeBuild step",
+}
+
+
+# Paths of CDK's own functions: found x86, they sit in a scope whose guard() never ran.
+CDK_OWN_FUNCTION_MARKERS = (
+    "CustomResourceProvider/Handler",
+    "/framework-on",
+    "AWS679f53fac002430cb0da5b7982bd2287",
+    "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a",
+)
+UNGUARDED_FIX = (
+    "this is CDK's own function in an unguarded Stage: subclass graviton.guardrails.GuardedStage "
+    "(or call guard(self) in the Stage's constructor) so it is switched to arm64"
+)
+
+
+def check(resource: Resource) -> Verdict:
+    if resource.type != "AWS::Lambda::Function":
+        return NOT_APPLICABLE
+    architectures = resource.properties.get("Architectures")
+    if is_token(architectures) or any(is_token(a) for a in architectures or []):
+        return violation(unresolved(architectures))
+    if architectures == ["arm64"]:
+        return compliant("arm64")
+    found = "x86_64 (Architectures unset)" if architectures is None else ",".join(architectures)
+    part = fix_for_path(resource.path, X86_ONLY_CDK_PARTS)
+    if part is None and any(marker in resource.path for marker in CDK_OWN_FUNCTION_MARKERS):
+        part = UNGUARDED_FIX
+    return violation(found, part)
+
+
+RULE = Rule(
+    id="GG-LAMBDA",
+    title="Lambda functions run on arm64",
+    explanation="AWS::Lambda::Function defaults to x86_64 when Architectures is unset; it must be exactly [arm64].",
+    fix="set architecture=lambda_.Architecture.ARM_64",
+    applies_to=("AWS::Lambda::Function",),
+    check=check,
+)

@@ -1,0 +1,31 @@
+"""The guard's rule pack: every rule by id."""
+
+from __future__ import annotations
+
+from graviton.guardrails.rules import (
+    Rule,
+    app_runner,
+    codebuild_environment,
+    dockerfile_platform,
+    ec2_instance_types,
+    ecs_fargate_platform,
+    eks_nodegroup,
+    image_asset_platform,
+    lambda_architecture,
+)
+
+RULES: tuple[Rule, ...] = tuple(
+    module.RULE
+    for module in (
+        lambda_architecture,
+        image_asset_platform,
+        dockerfile_platform,
+        codebuild_environment,
+        ecs_fargate_platform,
+        eks_nodegroup,
+        ec2_instance_types,
+        app_runner,
+    )
+)
+PACK: dict[str, Rule] = {rule.id: rule for rule in RULES}
+EXPLANATIONS: dict[str, str] = {rule.id: rule.explanation for rule in RULES}

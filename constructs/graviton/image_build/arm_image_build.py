@@ -1,0 +1,198 @@
+"""ArmImageBuild: one service's image, built at deploy time natively on Graviton CodeBuild and pushed to ECR."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+from aws_cdk import AssetHashType, CustomResource, Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+
+from constructs import Construct
+from graviton.arm64 import (
+    BUILD_COMPUTE,
+    BUILD_IMAGE,
+    CUSTOM_RESOURCE_TIMEOUT,
+    DEFAULT_BUILD_TIMEOUT,
+    DEFAULT_LOG_RETENTION,
+)
+from graviton.constants import BUILD_TIMEOUT_MINUTES, PLATFORM, PLATFORM_ARGS
+from graviton.image_build.image_build_provider import ImageBuildProvider
+from graviton.image_build.runtime.image_build_contract import (
+    ATTR_IMAGE_DIGEST,
+    ATTR_IMAGE_URI,
+    ImageBuildProperties,
+    encode_build_args,
+)
+from graviton.image_build.source import dockerignore_patterns, image_tag, is_ignored
+from graviton.nag import acknowledge, arn, logical_id
+from graviton.registry.image_repository import ImageRepository
+
+BUILDSPEC = Path(__file__).with_name("buildspec.yml")
+
+
+class ArmImageBuild(Construct):
+    """Builds one service's image natively for linux/arm64 while the stack deploys; no local Docker involved.
+
+    `cdk deploy` uploads ``source_dir`` as a file asset (a zip). A custom resource starts this construct's
+    ARM_CONTAINER CodeBuild project for the content-addressed tag and waits for the pushed image; when the
+    tag is already in the repository, nothing is built. Workloads use `repository` and `image_tag`, and
+    depend on `image` so they never start before their image exists.
+
+    :param repository: the service's ImageRepository; only this build's role may push to it.
+    :param source_dir: the build context folder (holds the Dockerfile).
+    :param dockerfile: the Dockerfile's name inside ``source_dir`` (default: ``Dockerfile``).
+    :param build_args: ``--build-arg`` values; part of the tag (default: none).
+    :param encryption_key: the KMS key for build artifacts (default: a new key with rotation).
+    :param log_retention: how long build logs are kept (default: one month).
+    :param timeout: the longest a build may take, waiting included; deploys fail after it (default: 30 minutes).
+    :param sources_bucket: a bucket `docker-push` uploads contexts to, under ``<id>/`` (default: none, no manual
+        builds).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        repository: ImageRepository,
+        source_dir: Path,
+        dockerfile: str = "Dockerfile",
+        build_args: Mapping[str, str] | None = None,
+        encryption_key: kms.IKey | None = None,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        timeout: Duration = DEFAULT_BUILD_TIMEOUT,
+        sources_bucket: s3.IBucket | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        build_args = dict(build_args or {})
+        _refuse_bad_props(source_dir, dockerfile, build_args, timeout)
+        self.repository = repository.repository
+        self.image_tag = image_tag(source_dir, dockerfile=dockerfile, build_args=build_args)
+        self.source = s3_assets.Asset(
+            self,
+            "Source",
+            path=str(source_dir),
+            exclude=dockerignore_patterns(source_dir),
+            ignore_mode=IgnoreMode.DOCKER,
+            asset_hash=self.image_tag,
+            asset_hash_type=AssetHashType.CUSTOM,
+        )
+        key = encryption_key or kms.Key(self, "Key", enable_key_rotation=True)
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        self.project = codebuild.Project(
+            self,
+            "Project",
+            description=f"Builds {source_dir.name} natively for {PLATFORM} on Graviton",
+            source=codebuild.Source.s3(bucket=self.source.bucket, path=self.source.s3_object_key),
+            environment=codebuild.BuildEnvironment(
+                build_image=BUILD_IMAGE,
+                compute_type=BUILD_COMPUTE,
+                privileged=True,  # the Docker daemon needs it
+            ),
+            environment_variables={
+                name: codebuild.BuildEnvironmentVariable(value=value)
+                for name, value in {
+                    "IMAGE_REPOSITORY_URI": self.repository.repository_uri,
+                    "IMAGE_REPOSITORY_NAME": self.repository.repository_name,
+                    "IMAGE_TAG": self.image_tag,
+                    "DOCKERFILE": dockerfile,
+                    "PLATFORM": PLATFORM,
+                    "BUILD_ARGS": encode_build_args(build_args),
+                }.items()
+            },
+            build_spec=codebuild.BuildSpec.from_object(yaml.safe_load(BUILDSPEC.read_text())),
+            # Docker layers stay on the build host between builds, so a one-line change rebuilds one layer.
+            cache=codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
+            encryption_key=key,
+            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.log_group)),
+            timeout=timeout,
+        )
+        repository.allow_push_from(self.project.role)
+        if sources_bucket is not None:
+            sources_bucket.grant_read(self.project, f"{id}/*")
+            acknowledge(
+                self.project.role.node.find_child("DefaultPolicy"),
+                f"IAM5[Resource::<{logical_id(sources_bucket.node.default_child)}.Arn>/{id}/*]",
+                "read of the contexts docker-push uploads for this service only",
+            )
+        self.properties = ImageBuildProperties(
+            project_name=self.project.project_name,
+            repository_name=self.repository.repository_name,
+            repository_uri=self.repository.repository_uri,
+            image_tag=self.image_tag,
+            source_location=f"{self.source.s3_bucket_name}/{self.source.s3_object_key}",
+            timeout_seconds=int(timeout.to_seconds()),
+        )
+        provider = ImageBuildProvider.of(self)
+        self._grant_provider(provider.role)
+        self.image = CustomResource(
+            self,
+            "Image",
+            service_token=provider.service_token,
+            resource_type="Custom::ArmImageBuild",
+            properties=self.properties.to_cfn(),
+            service_timeout=CUSTOM_RESOURCE_TIMEOUT,
+        )
+        # The build must exist, with its role allowed to push, before the handler starts it.
+        self.image.node.add_dependency(self.project, self.repository, provider.role)
+        self.image_uri = self.image.get_att_string(ATTR_IMAGE_URI)
+        self.image_digest = self.image.get_att_string(ATTR_IMAGE_DIGEST)
+        self._acknowledge_build_role_findings()
+
+    @property
+    def role(self) -> iam.IRole:
+        return self.project.role
+
+    def _grant_provider(self, role: iam.IRole) -> None:
+        """The handler starts and watches this project's builds and looks up this repository's tags."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"],
+                resources=[self.project.project_arn],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["ecr:DescribeImages"], resources=[self.repository.repository_arn])
+        )
+
+    def _acknowledge_build_role_findings(self) -> None:
+        """The wildcards CDK's CodeBuild grants write; each is scoped to this build's own resources."""
+        policy = self.project.role.node.find_child("DefaultPolicy")
+        project = logical_id(self.project.node.default_child)
+        default_logs = arn(self, "logs", f"log-group:/aws/codebuild/<{project}>:*")
+        report_groups = arn(self, "codebuild", f"report-group/<{project}>-*")
+        reasons = {
+            "IAM5[Action::s3:GetBucket*]": "read of the build's own source zip in the CDK assets bucket",
+            "IAM5[Action::s3:GetObject*]": "read of the build's own source zip in the CDK assets bucket",
+            "IAM5[Action::s3:List*]": "listing of the CDK assets bucket that holds the build's source zip",
+            "IAM5[Action::kms:GenerateDataKey*]": "data keys from the build's own KMS key only",
+            "IAM5[Action::kms:ReEncrypt*]": "re-encryption with the build's own KMS key only",
+            "IAM5[Resource::*]": "ecr:GetAuthorizationToken has no resource-level permissions",
+            f"IAM5[Resource::{default_logs}]": "log streams of this project's default CodeBuild log group",
+            f"IAM5[Resource::{report_groups}]": "report groups named after this project only",
+        }
+        for finding, reason in reasons.items():
+            acknowledge(policy, finding, reason)
+        acknowledge(self.project, "CB3", "docker buildx needs privileged mode to run the Docker daemon")
+
+
+def _refuse_bad_props(source_dir: Path, dockerfile: str, build_args: Mapping[str, str], timeout: Duration) -> None:
+    """Refuse at synth what would only fail, or build something else, at deploy."""
+    if not (source_dir / dockerfile).is_file():
+        raise ValueError(f"ArmImageBuild: dockerfile '{dockerfile}' does not exist in {source_dir}")
+    if is_ignored(source_dir, dockerfile):
+        raise ValueError(f"ArmImageBuild: {source_dir}/.dockerignore leaves out '{dockerfile}'; the build needs it")
+    overridden = sorted(PLATFORM_ARGS & set(build_args))
+    if overridden:
+        raise ValueError(f"ArmImageBuild: build_args may not set '{overridden[0]}': the platform is {PLATFORM}")
+    low, high = BUILD_TIMEOUT_MINUTES
+    minutes = timeout.to_seconds() / 60
+    if not minutes.is_integer() or not low <= minutes <= high:
+        raise ValueError(f"ArmImageBuild: timeout must be whole minutes from {low} to {high}, not {minutes:g} minutes")

@@ -1,0 +1,133 @@
+"""RegistryGatekeeper: every image pushed to the project's repositories is checked, and anything but one linux/arm64
+image is quarantined or deleted and reported."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_ssm as ssm
+
+from constructs import Construct
+from graviton.arm64 import DEFAULT_LOG_RETENTION, HANDLER_RUNTIME, LAMBDA_ARCHITECTURE
+from graviton.constants import POWERTOOLS_LAYER_PARAMETER
+from graviton.nag import acknowledge
+from graviton.registry.image_repository import ImageRepository
+from graviton.registry.runtime.gatekeeper_contract import (
+    ACTIONS,
+    DEFAULT_ACTION,
+    ENV_ACTION,
+    ENV_TOPIC_ARN,
+    GatekeeperAction,
+)
+from graviton.workloads.alarm_topic import AlarmTopic
+
+RUNTIME_DIR = Path(__file__).with_name("runtime")
+HANDLER = "gatekeeper_handler.handle"
+# ECR's event for a finished push (PutImage), as EventBridge receives it.
+PUSH_EVENT_SOURCE = "aws.ecr"
+PUSH_EVENT_DETAIL_TYPE = "ECR Image Action"
+# What the handler may do besides re-tagging (ImageRepository.allow_retag_from): read the config blob, archive.
+READ_CONFIG_ACTIONS = ("ecr:GetDownloadUrlForLayer",)
+ARCHIVE_ACTIONS = ("ecr:UpdateImageStorageClass",)
+
+
+class RegistryGatekeeper(Construct):
+    """Checks every image pushed to `repositories`, whoever pushed it, and acts on anything but one linux/arm64 image.
+
+    An EventBridge rule on ECR's successful pushes to these repositories invokes our arm64 Python handler
+    (`runtime/gatekeeper_handler.py`, Powertools Logger, the image-build handler's runtime and layer). It reads the
+    pushed manifest by digest and its config blob and runs `image_manifest.inspect`. A non-arm64 image, an index or
+    anything else is quarantined (tagged `quarantined-<digest>`, every other tag removed, archived so that pulls
+    fail) or deleted, and reported to `topic` in one message. The builds' own `candidate-*` and content tags are
+    arm64 and pass untouched; the push event of the handler's own quarantine tag is ignored.
+
+    :param repositories: the repositories to guard; each exempts the gatekeeper's role from its PutImage Deny.
+    :param topic: where reports go: the environment's AlarmTopic, or any SNS topic (the role may publish to it, and
+        use its KMS key when the topic is an AlarmTopic or a Topic with a master key).
+    :param action: `quarantine` (default) or `delete` (by digest, with every tag).
+    :param log_retention: how long the handler's logs are kept (default: one month).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        repositories: Sequence[ImageRepository],
+        topic: AlarmTopic | sns.ITopic,
+        action: GatekeeperAction = DEFAULT_ACTION,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+    ) -> None:
+        super().__init__(scope, id)
+        if action not in ACTIONS:
+            raise ValueError(f"RegistryGatekeeper: action must be one of {', '.join(ACTIONS)}, not '{action}'")
+        if not repositories:
+            raise ValueError("RegistryGatekeeper: give it at least one repository to guard")
+        self.topic = topic.topic if isinstance(topic, AlarmTopic) else topic
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        # An explicit role with write access to its own log group only, instead of the broad managed policy.
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        self.log_group.grant_write(self.role)
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self, "Powertools", ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER)
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="RegistryGatekeeper: quarantines or deletes pushed images that are not linux/arm64",
+            runtime=HANDLER_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "__init__.py"]),
+            layers=[powertools],
+            role=self.role,
+            log_group=self.log_group,
+            memory_size=256,
+            timeout=Duration.minutes(1),
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "registry-gatekeeper",
+                ENV_ACTION: action,
+                ENV_TOPIC_ARN: self.topic.topic_arn,
+            },
+            # An invocation that still fails after Lambda's two retries (say SNS refused the report) lands on the
+            # topic as Lambda's failure record, with the push event in it: no push goes unreported.
+            on_failure=destinations.SnsDestination(self.topic),
+        )
+        for repository in repositories:
+            repository.allow_retag_from(self.role)
+            repository.repository.grant(self.role, *READ_CONFIG_ACTIONS, *ARCHIVE_ACTIONS)
+        self.topic.grant_publish(self.role)
+        self.rule = events.Rule(
+            self,
+            "Pushes",
+            description="Every successful image push to the project's repositories, for the registry gatekeeper",
+            event_pattern=events.EventPattern(
+                source=[PUSH_EVENT_SOURCE],
+                detail_type=[PUSH_EVENT_DETAIL_TYPE],
+                detail={
+                    "action-type": ["PUSH"],
+                    "result": ["SUCCESS"],
+                    "repository-name": [r.repository.repository_name for r in repositories],
+                },
+            ),
+            targets=[targets.LambdaFunction(self.function)],
+        )
+        self._acknowledge_findings()
+
+    def _acknowledge_findings(self) -> None:
+        """The one wildcard CDK's SNS grant writes, scoped to the topic's own key."""
+        if isinstance(self.topic, sns.Topic) and self.topic.master_key is not None:
+            acknowledge(
+                self.role.node.find_child("DefaultPolicy"),
+                "IAM5[Action::kms:GenerateDataKey*]",
+                "data keys from the report topic's own KMS key only, to publish encrypted reports",
+            )

@@ -1,0 +1,136 @@
+"""ArmFargateService: an always-on container on ECS Fargate ARM64 behind an Application Load Balancer."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_ecs_patterns as ecs_patterns
+from aws_cdk import aws_logs as logs
+
+from constructs import Construct
+from graviton.arm64 import DEFAULT_LOG_RETENTION
+from graviton.constants import (
+    CONTAINER_PORT,
+    DEFAULT_FARGATE_CPU,
+    DEFAULT_FARGATE_MEMORY_MB,
+    DEFAULT_MAX_TASKS,
+    DEFAULT_MIN_TASKS,
+    HEALTH_PATH,
+)
+from graviton.image_build.container_image import ContainerImage
+from graviton.nag import acknowledge
+
+# The user the service images run as (`USER 10001:10001` in their Dockerfiles); ECS enforces it too.
+CONTAINER_USER = "10001:10001"
+CPU_TARGET_PERCENT = 60
+# The container checks itself with the image's own Python: slim images have no curl.
+CONTAINER_HEALTH_CHECK = [
+    "CMD",
+    "python",
+    "-c",
+    f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}{HEALTH_PATH}', timeout=3)",
+]
+# Fargate on Graviton: the one line App Runner has no equivalent for.
+ARM64_LINUX = ecs.RuntimePlatform(
+    cpu_architecture=ecs.CpuArchitecture.ARM64, operating_system_family=ecs.OperatingSystemFamily.LINUX
+)
+
+
+class ArmFargateService(Construct):
+    """A Fargate ARM64 service of an ArmImageBuild's image, always on, behind a public ALB.
+
+    There is no architecture parameter: the task is ARM64 and nothing else. The service listens on 8080 and
+    answers `GET /health`; deployments roll back on failure (circuit breaker); CPU drives the task count.
+
+    :param image: the ArmImageBuild (or PromotedImage) whose image the service runs.
+    :param vpc: the VPC to run in.
+    :param task_subnets: where tasks run (default: the VPC's private subnets).
+    :param assign_public_ip: give tasks public IPs, for public subnets without NAT (default: False).
+    :param cpu: vCPU units per task (default: 256).
+    :param memory_mb: memory per task in MiB (default: 512).
+    :param min_tasks: fewest running tasks (default: 1).
+    :param max_tasks: most running tasks (default: 2).
+    :param environment: environment variables for the container (default: none).
+    :param log_retention: how long container logs are kept (default: one month).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        image: ContainerImage,
+        vpc: ec2.IVpc,
+        task_subnets: ec2.SubnetSelection | None = None,
+        assign_public_ip: bool = False,
+        cpu: int = DEFAULT_FARGATE_CPU,
+        memory_mb: int = DEFAULT_FARGATE_MEMORY_MB,
+        min_tasks: int = DEFAULT_MIN_TASKS,
+        max_tasks: int = DEFAULT_MAX_TASKS,
+        environment: dict[str, str] | None = None,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+    ) -> None:
+        super().__init__(scope, id)
+        if not 1 <= min_tasks <= max_tasks:
+            raise ValueError(f"ArmFargateService: need 1 <= min_tasks <= max_tasks, not {min_tasks} and {max_tasks}")
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        self.task_definition = ecs.FargateTaskDefinition(
+            self, "Task", cpu=cpu, memory_limit_mib=memory_mb, runtime_platform=ARM64_LINUX
+        )
+        self.container = self.task_definition.add_container(
+            "Container",
+            image=ecs.ContainerImage.from_ecr_repository(image.repository, tag=image.image_tag),
+            port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
+            user=CONTAINER_USER,
+            readonly_root_filesystem=True,
+            environment=environment or {},
+            logging=ecs.LogDriver.aws_logs(stream_prefix="service", log_group=self.log_group),
+            health_check=ecs.HealthCheck(command=CONTAINER_HEALTH_CHECK, start_period=Duration.seconds(15)),
+        )
+        # A read-only root file system with one writable scratch folder.
+        self.task_definition.add_volume(name="tmp")
+        self.container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
+        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+        self.service = ecs_patterns.ApplicationLoadBalancedFargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=self.task_definition,
+            task_subnets=task_subnets,
+            assign_public_ip=assign_public_ip,
+            public_load_balancer=True,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            min_healthy_percent=100,
+            health_check_grace_period=Duration.seconds(30),
+        )
+        self.service.target_group.configure_health_check(path=HEALTH_PATH, healthy_http_codes="200")
+        # Draining for 30 s, not 5 minutes: deployments and rollbacks finish sooner.
+        self.service.target_group.set_attribute("deregistration_delay.timeout_seconds", "30")
+        self.service.service.node.add_dependency(image.image)
+        scaling = self.service.service.auto_scale_task_count(min_capacity=min_tasks, max_capacity=max_tasks)
+        scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=CPU_TARGET_PERCENT)
+        self.url = f"http://{self.service.load_balancer.load_balancer_dns_name}"
+        self._acknowledge_findings()
+
+    def _acknowledge_findings(self) -> None:
+        """What cdk-nag asks of a public HTTP service that this one answers differently, each with its reason."""
+        load_balancer = self.service.load_balancer
+        acknowledge(
+            load_balancer, "ELB2", "access logs need a regional log bucket; the ALB's metrics and VPC flow logs stay on"
+        )
+        acknowledge(
+            load_balancer.connections.security_groups[0],
+            "EC23",
+            "the public load balancer admits HTTP from anywhere; the tasks admit only the load balancer",
+        )
+        acknowledge(
+            self.task_definition.obtain_execution_role().node.find_child("DefaultPolicy"),
+            "IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken, which the execution role needs to pull the image, has no resource-level form",
+        )
+        acknowledge(
+            self.task_definition,
+            "ECS2",
+            "plain, non-secret settings only (service name, environment); secrets would come from Secrets Manager",
+        )

@@ -1,0 +1,68 @@
+"""ArmImageFunction: a container Lambda that runs on Graviton, always."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+
+from constructs import Construct
+from graviton.arm64 import DEFAULT_LAMBDA_TIMEOUT, DEFAULT_LOG_RETENTION, LAMBDA_ARCHITECTURE
+from graviton.constants import DEFAULT_LAMBDA_MEMORY_MB
+from graviton.image_build.container_image import ContainerImage
+from graviton.nag import acknowledge
+
+
+class ArmImageFunction(Construct):
+    """A `DockerImageFunction` on arm64 that runs the image an ArmImageBuild pushed to the project's ECR repository.
+
+    There is no architecture parameter: the function is arm64 and nothing else. It refers to the image by its
+    content-addressed tag and is created or updated only after the build has pushed that tag.
+
+    :param image: the ArmImageBuild (or PromotedImage) whose image the function runs.
+    :param memory_mb: memory in MB (default: 512).
+    :param timeout: the longest one invocation may take (default: 10 seconds).
+    :param reserved_concurrency: concurrent executions reserved for it (default: none reserved).
+    :param environment: environment variables for the function (default: none).
+    :param log_retention: how long the function's logs are kept (default: one month).
+
+    X-Ray tracing is active: the image's Powertools Tracer sends its segments there.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        image: ContainerImage,
+        memory_mb: int = DEFAULT_LAMBDA_MEMORY_MB,
+        timeout: Duration = DEFAULT_LAMBDA_TIMEOUT,
+        reserved_concurrency: int | None = None,
+        environment: dict[str, str] | None = None,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+    ) -> None:
+        super().__init__(scope, id)
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        # An explicit role with write access to its own log group only, instead of the broad managed policy.
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            code=lambda_.DockerImageCode.from_ecr(image.repository, tag_or_digest=image.image_tag),
+            architecture=LAMBDA_ARCHITECTURE,
+            memory_size=memory_mb,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment=environment or {},
+            role=self.role,
+            log_group=self.log_group,
+        )
+        self.function.node.add_dependency(image.image)
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "IAM5[Resource::*]",
+            "xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions",
+        )

@@ -1,0 +1,526 @@
+"""The app's settings from cdk.json context, validated before any construct is built.
+
+Every error is one line that names the key, the bad value and what is allowed (`ConfigError`). Standard library
+and pydantic only, so every command can load the settings without aws-cdk-lib.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from graviton import constants as defaults
+from graviton.constants import FARGATE_MEMORY, LOG_RETENTION_DAYS, PLATFORM, PLATFORM_ARGS
+from graviton.guardrails.instance_types import is_graviton
+from graviton_app import naming
+
+DOCKER_ROOT = "docker"
+EnvironmentName = Literal["dev", "test", "prod"]
+ServiceTarget = Literal["lambda", "ecs", "eks"]
+
+# Plain lower-case keys are ours; CDK's own keys carry '@', ':' or '/' and are left alone.
+_OWN_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_EKS_VERSION = re.compile(r"^1\.\d{2}$")
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+$"
+)
+_REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
+_BRANCH = re.compile(r"^[\w./-]+$")
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What a setting accepts, in words, for the generated configuration reference (pydantic ignores it)."""
+
+    text: str
+
+
+class ConfigError(ValueError):
+    """A cdk.json (or `-c`) value that is not allowed; the message is one line."""
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """The regions of every partition botocore knows (read from its data file, without importing botocore), so the
+    list moves with the pinned boto3."""
+    spec = importlib.util.find_spec("botocore")
+    assert spec is not None and spec.submodule_search_locations, "botocore is installed with boto3"
+    data = Path(next(iter(spec.submodule_search_locations))) / "data" / "partitions.json"
+    partitions = json.loads(data.read_text())["partitions"]
+    return frozenset(name for p in partitions for name in p.get("regions", {}) if not name.endswith("-global"))
+
+
+def _matching(pattern: re.Pattern[str], message: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(message)
+        return value
+
+    return check
+
+
+def _region(value: str) -> str:
+    if value not in known_regions():
+        raise ValueError("must be an AWS region such as 'us-east-1' or 'eu-west-1'")
+    return value
+
+
+def _each(check: Callable[[str], bool], message: str) -> Callable[[list[str]], list[str]]:
+    """A list whose every item passes `check`; `message` names the first that does not (`{}`)."""
+
+    def validate(values: list[str]) -> list[str]:
+        for value in values:
+            if not check(value):
+                raise ValueError(message.format(value))
+        return values
+
+    return validate
+
+
+def _one_of(allowed: Sequence[int], message: str) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if value not in allowed:
+            raise ValueError(f"{message}: {', '.join(map(str, allowed))}")
+        return value
+
+    return check
+
+
+def _json_string(value: Any) -> Any:
+    """`cdk synth -c services='[...]'` passes a string: read it as JSON."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"must be JSON ({err.msg})") from None
+    return value
+
+
+def _name_list(value: Any) -> Any:
+    """`-c eks=dev,prod` passes a string: a comma-separated list (or JSON)."""
+    if isinstance(value, str):
+        if value.strip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"must be JSON ({err.msg}) or names separated by commas") from None
+        return [name.strip() for name in value.split(",") if name.strip()]
+    return value
+
+
+# The settings' value types, each with the one line it refuses a value with.
+AccountId = Annotated[
+    StrictStr,
+    AfterValidator(_matching(_ACCOUNT, "must be a 12-digit AWS account id, for example '123456789012'")),
+    Allowed("a 12-digit account id"),
+]
+Region = Annotated[StrictStr, AfterValidator(_region), Allowed("an AWS region (botocore's list)")]
+ResourceName = Annotated[
+    StrictStr,
+    AfterValidator(_matching(_NAME, "must be lower-case letters, digits and '-', starting with a letter, 30 at most")),
+    Allowed("lower-case letters, digits and '-', starting with a letter, 30 at most"),
+]
+Email = Annotated[
+    StrictStr,
+    AfterValidator(_matching(_EMAIL, "must be an email address such as 'team@example.com'")),
+    Allowed("an email address"),
+]
+RetentionDays = Annotated[
+    StrictInt,
+    AfterValidator(_one_of(LOG_RETENTION_DAYS, "must be one of CloudWatch's retention periods")),
+    Allowed(", ".join(map(str, LOG_RETENTION_DAYS))),
+]
+FargateCpu = Annotated[
+    StrictInt,
+    AfterValidator(_one_of(tuple(FARGATE_MEMORY), "must be a Fargate size")),
+    Allowed(", ".join(map(str, FARGATE_MEMORY))),
+]
+GravitonInstanceTypes = Annotated[
+    list[StrictStr],
+    AfterValidator(_each(is_graviton, "'{}' is not a Graviton instance type (t4g, m7g, c7g, r7g, ...)")),
+    Allowed("Graviton instance types (t4g, m7g, c7g, r7g, ...)"),
+]
+EksVersion = Annotated[
+    StrictStr,
+    AfterValidator(_matching(_EKS_VERSION, "must be a Kubernetes minor version such as '1.34'")),
+    Allowed("a Kubernetes minor version such as '1.34'"),
+]
+RoleArns = Annotated[
+    list[StrictStr],
+    AfterValidator(
+        _each(
+            lambda arn: bool(_ROLE_ARN.match(arn)), "'{}' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)"
+        )
+    ),
+    Allowed("IAM role ARNs"),
+]
+ConnectionArn = Annotated[
+    StrictStr,
+    AfterValidator(
+        _matching(
+            _CONNECTION_ARN,
+            "must be a CodeConnections ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)",
+        )
+    ),
+    Allowed("a CodeConnections ARN"),
+]
+RepositoryPath = Annotated[
+    StrictStr,
+    AfterValidator(_matching(_REPOSITORY, "must be 'owner/name', for example 'acme/graviton-guarantee'")),
+    Allowed("owner/name"),
+]
+Branch = Annotated[
+    StrictStr, AfterValidator(_matching(_BRANCH, "must be a branch name such as 'main'")), Allowed("a branch name")
+]
+NameList = BeforeValidator(_name_list)
+
+
+class _Settings(BaseModel):
+    """Base for every settings block: unknown keys are refused, never silently ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class UsageConfig(_Settings):
+    """Monthly usage assumptions for `make cost`: what one environment does in a month."""
+
+    lambda_gb_seconds: float = Field(0, ge=0, description="Lambda GB-seconds per month")
+    lambda_requests: float = Field(0, ge=0, description="Lambda requests per month")
+    fargate_vcpu_hours: float = Field(0, ge=0, description="Fargate vCPU-hours per month")
+    fargate_gb_hours: float = Field(0, ge=0, description="Fargate GB-hours per month")
+    eks_node_hours: float = Field(0, ge=0, description="EKS node-hours per month")
+    codebuild_build_minutes: float = Field(0, ge=0, description="CodeBuild build minutes per month")
+
+
+class EnvironmentConfig(_Settings):
+    """One deployment environment (`dev`, `test` or `prod`)."""
+
+    account: AccountId | None = Field(None, description="12-digit AWS account id; unset: account-agnostic")
+    region: Region | None = Field(None, description="AWS region; required with account")
+    lambda_memory_mb: StrictInt = Field(
+        defaults.DEFAULT_LAMBDA_MEMORY_MB, ge=128, le=10240, description="memory of each Lambda, MB"
+    )
+    lambda_timeout_seconds: StrictInt = Field(
+        defaults.DEFAULT_LAMBDA_TIMEOUT_SECONDS, ge=1, le=900, description="timeout of each Lambda"
+    )
+    image_build_timeout_minutes: StrictInt = Field(
+        defaults.DEFAULT_BUILD_TIMEOUT_MINUTES,
+        ge=defaults.BUILD_TIMEOUT_MINUTES[0],
+        le=defaults.BUILD_TIMEOUT_MINUTES[1],
+        description="longest wait for one image build",
+    )
+    max_image_count: StrictInt = Field(
+        defaults.DEFAULT_MAX_IMAGE_COUNT, ge=1, le=1000, description="images kept per repository; older ones expire"
+    )
+    lambda_reserved_concurrency: StrictInt | None = Field(
+        None, ge=1, le=900, description="reserved concurrency per Lambda; the account keeps 100 unreserved"
+    )
+    log_retention_days: RetentionDays = Field(
+        defaults.DEFAULT_LOG_RETENTION_DAYS, description="how long workload logs are kept"
+    )
+    alarm_email: Email | None = Field(None, description="who the alarm topic emails; unset: nobody")
+    ecs_cpu: FargateCpu = Field(defaults.DEFAULT_FARGATE_CPU, description="vCPU units of each Fargate task")
+    ecs_memory_mb: StrictInt = Field(defaults.DEFAULT_FARGATE_MEMORY_MB, description="memory of each Fargate task, MiB")
+    ecs_min_tasks: StrictInt = Field(defaults.DEFAULT_MIN_TASKS, ge=1, le=100, description="fewest running tasks")
+    ecs_max_tasks: StrictInt = Field(
+        defaults.DEFAULT_MAX_TASKS, ge=1, le=100, description="most running tasks (CPU autoscaling)"
+    )
+    nat_gateways: StrictInt = Field(
+        0, ge=0, le=2, description="0: tasks and nodes in public subnets, no NAT; 1-2: private subnets behind NAT"
+    )
+    eks_instance_types: GravitonInstanceTypes = Field(
+        list(defaults.DEFAULT_EKS_INSTANCE_TYPES), min_length=1, description="Graviton node types"
+    )
+    eks_min_nodes: StrictInt = Field(
+        defaults.DEFAULT_EKS_MIN_NODES, ge=1, le=100, description="fewest nodes (the desired count)"
+    )
+    eks_max_nodes: StrictInt = Field(defaults.DEFAULT_EKS_MAX_NODES, ge=1, le=100, description="most nodes")
+    eks_version: EksVersion = Field(defaults.DEFAULT_EKS_VERSION, description="Kubernetes version of the cluster")
+    eks_admin_role_arns: RoleArns = Field([], description="IAM roles given cluster-admin access entries")
+    usage: UsageConfig = Field(default_factory=UsageConfig, description="monthly usage for make cost")
+    images_from: EnvironmentName | None = Field(
+        None, description="run the images this environment built (promotion) instead of building its own"
+    )
+
+    @model_validator(mode="after")
+    def _combinations(self) -> EnvironmentConfig:
+        if self.account and not self.region:
+            raise ValueError("'region' is required when 'account' is set")
+        if self.ecs_memory_mb not in FARGATE_MEMORY[self.ecs_cpu]:
+            allowed = FARGATE_MEMORY[self.ecs_cpu]
+            raise ValueError(
+                f"ecs_memory_mb {self.ecs_memory_mb} does not fit ecs_cpu {self.ecs_cpu}; allowed: {allowed[0]} to"
+                f" {allowed[-1]} ({', '.join(map(str, allowed[:3]))}, ...)"
+            )
+        if self.ecs_min_tasks > self.ecs_max_tasks:
+            raise ValueError(f"ecs_min_tasks {self.ecs_min_tasks} is above ecs_max_tasks {self.ecs_max_tasks}")
+        if self.eks_min_nodes > self.eks_max_nodes:
+            raise ValueError(f"eks_min_nodes {self.eks_min_nodes} is above eks_max_nodes {self.eks_max_nodes}")
+        return self
+
+
+class ServiceConfig(_Settings):
+    """A container service whose sources live in `docker/<folder>/`."""
+
+    name: ResourceName = Field(description="lower-case name, used in resource names")
+    folder: StrictStr = Field(description="folder under docker/ holding the Dockerfile and code")
+    dockerfile: StrictStr = Field("Dockerfile", description="Dockerfile name inside the folder")
+    targets: list[ServiceTarget] = Field(min_length=1, description="where the image runs")
+    build_args: dict[StrictStr, StrictStr] = Field({}, description="docker build --build-arg values")
+
+    @field_validator("folder")
+    @classmethod
+    def _folder(cls, value: str, info: ValidationInfo) -> str:
+        if "/" in value or value in {"", ".", ".."} or not (_docker_root(info) / value).is_dir():
+            raise ValueError(f"must name an existing folder directly under {DOCKER_ROOT}/")
+        return value
+
+    @field_validator("build_args")
+    @classmethod
+    def _build_args(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, arg in value.items():
+            if name in PLATFORM_ARGS:
+                raise ValueError(f"'{name}' is set by the build from the platform ({PLATFORM}); remove it")
+            if not _BUILD_ARG.match(name):
+                raise ValueError(f"'{name}' is not a build argument name (letters, digits, '_')")
+            if "\n" in arg:
+                raise ValueError(f"the value of '{name}' must be one line")
+        return value
+
+    @model_validator(mode="after")
+    def _dockerfile_exists(self, info: ValidationInfo) -> ServiceConfig:
+        if "/" in self.dockerfile or not (_docker_root(info) / self.folder / self.dockerfile).is_file():
+            raise ValueError(f"dockerfile '{self.dockerfile}' does not exist in {DOCKER_ROOT}/{self.folder}/")
+        if len(set(self.targets)) != len(self.targets):
+            raise ValueError(f"targets {self.targets} repeat a target")
+        return self
+
+    @property
+    def construct_id(self) -> str:
+        """`web-api` -> `WebApi`, the prefix of the service's construct ids."""
+        return naming.service_id(self.name)
+
+    @property
+    def build_construct_id(self) -> str:
+        """The service's ArmImageBuild id; also its prefix in the build-sources bucket."""
+        return naming.build_id(self.name)
+
+    @property
+    def source_dir(self) -> str:
+        """Path of the build context, relative to the repository root."""
+        return f"{DOCKER_ROOT}/{self.folder}"
+
+
+class AppConfig(_Settings):
+    """Everything the app reads from cdk.json context."""
+
+    project: ResourceName = Field(description="prefix of every resource name")
+    environments: Annotated[dict[EnvironmentName, EnvironmentConfig], BeforeValidator(_json_string)] = Field(
+        min_length=1, description="the environments to deploy, by name"
+    )
+    services: Annotated[list[ServiceConfig], BeforeValidator(_json_string)] = Field(
+        min_length=1, description="the container services, each built once per building environment"
+    )
+    eks: Annotated[list[EnvironmentName], NameList] = Field([], description="environments that get an EKS cluster")
+    gatekeeper_action: Literal["quarantine", "delete"] = Field(
+        "quarantine", description="what the registry gatekeeper does with a pushed image that is not linux/arm64"
+    )
+    pipeline_connection_arn: ConnectionArn | None = Field(None, description="CodeConnections ARN of the git host")
+    pipeline_repository: RepositoryPath | None = Field(None, description="`owner/name` of the repository")
+    pipeline_branch: Branch = Field("main", description="the branch whose pushes run the pipeline")
+    pipeline_file_paths: Annotated[list[StrictStr], NameList] = Field(
+        [], max_length=8, description="glob filters: only pushes touching these paths run it (default: any)"
+    )
+    pipeline_account: AccountId | None = Field(None, description="account of PipelineStack (default: dev's)")
+    pipeline_region: Region | None = Field(None, description="region of PipelineStack (default: dev's)")
+
+    @field_validator("services")
+    @classmethod
+    def _unique_names(cls, services: list[ServiceConfig]) -> list[ServiceConfig]:
+        names = [service.name for service in services]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"service name '{name}' appears more than once; names must be unique")
+        return services
+
+    @model_validator(mode="after")
+    def _combinations(self) -> AppConfig:
+        if self.pipeline_account and not self.pipeline_region:
+            raise ValueError("'pipeline_region' is required when 'pipeline_account' is set")
+        for name in self.eks:
+            if name not in self.environments:
+                raise ValueError(f"eks lists '{name}', which is not in environments ({', '.join(self.environments)})")
+        for name, settings in self.environments.items():
+            _check_promotion(self.environments, name, settings)
+        return self
+
+    def promoted_to(self, environment: str) -> list[str]:
+        """The environments that run `environment`'s images."""
+        return [name for name, s in self.environments.items() if s.images_from == environment]
+
+    @property
+    def pipeline_missing(self) -> list[str]:
+        """The keys PipelineStack needs that are not set."""
+        return [key for key in ("pipeline_connection_arn", "pipeline_repository") if not getattr(self, key)]
+
+    def has_eks(self, environment: str) -> bool:
+        return environment in self.eks
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        if name not in self.environments:
+            raise ConfigError(f"environment '{name}' is not configured; configured: {', '.join(self.environments)}")
+        return self.environments[name]
+
+    def service(self, name: str) -> ServiceConfig:
+        for service in self.services:
+            if service.name == name:
+                return service
+        configured = ", ".join(service.name for service in self.services)
+        raise ConfigError(f"service '{name}' is not configured in cdk.json; configured: {configured}")
+
+
+def _check_promotion(environments: Mapping[Any, EnvironmentConfig], name: str, settings: EnvironmentConfig) -> None:
+    """An environment that runs another's images needs one that builds its own, in a region it can pull from."""
+    source_name = settings.images_from
+    if source_name is None:
+        return
+    source = environments.get(source_name)
+    if source_name == name or source is None or source.images_from is not None:
+        building = [n for n, s in environments.items() if s.images_from is None and n != name]
+        raise ValueError(
+            f"environments.{name}.images_from '{source_name}' must name another environment that builds its"
+            f" own images; those are: {', '.join(building) or 'none'}"
+        )
+    if bool(settings.account) != bool(source.account):
+        raise ValueError(
+            f"environments.{name} runs {source_name}'s images: set 'account' and 'region' on both or on"
+            f" neither, so {source_name}'s repositories know which account pulls"
+        )
+    if settings.region and source.region and settings.region != source.region:
+        raise ValueError(
+            f"environments.{name} ({settings.region}) cannot run images from {source_name} ({source.region}):"
+            " Lambda and ECS pull only in their own region; use the same region"
+        )
+
+
+CONTEXT_KEYS = tuple(AppConfig.model_fields)
+
+
+def _docker_root(info: ValidationInfo) -> Path:
+    assert info.context is not None, "load_config passes the root"
+    return Path(info.context["root"]) / DOCKER_ROOT
+
+
+def load_config(context: Mapping[str, Any], *, root: Path) -> AppConfig:
+    """Validate the app's context keys; raise ConfigError with one line on the first bad value.
+
+    `context` is the whole CDK context (cdk.json, cdk.context.json and `-c` overrides, merged by CDK, or by
+    `graviton_app.context.read_context`); `root` is the repository root that holds docker/.
+    """
+    unknown = sorted(key for key in context if _OWN_KEY.match(key) and key not in CONTEXT_KEYS)
+    if unknown:
+        raise ConfigError(f"cdk.json: unknown context key '{unknown[0]}'; allowed keys: {', '.join(CONTEXT_KEYS)}")
+    ours = {key: context[key] for key in CONTEXT_KEYS if key in context}
+    try:
+        return AppConfig.model_validate(ours, context={"root": root})
+    except ValidationError as err:
+        raise ConfigError(_one_line(err)) from None
+
+
+def _one_line(err: ValidationError) -> str:
+    """The first error as `cdk.json: <key> = <value>: <what is allowed>`.
+
+    An unknown key is reported before anything else in its block, as the block is refused whole.
+    """
+    errors = err.errors(include_url=False)
+    first = errors[0]
+    unknown = [
+        e for e in errors if e["type"] == "extra_forbidden" and first["loc"][: len(e["loc"]) - 1] == e["loc"][:-1]
+    ]
+    if unknown:
+        block = min(len(e["loc"]) for e in unknown) - 1
+        keys = sorted(str(e["loc"][-1]) for e in unknown if len(e["loc"]) - 1 == block)
+        loc = first["loc"][:block]
+        allowed = ", ".join(_model_at(loc).model_fields)
+        return f"cdk.json: '{_dotted(loc)}' = <dict> is not allowed: unknown key '{keys[0]}'; allowed keys: {allowed}"
+    key = _dotted(first["loc"]) or "context"
+    reason = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    if first["type"] == "missing":
+        return f"cdk.json: '{key}' is missing; it is required"
+    if "[key]" in first["loc"]:
+        return f"cdk.json: '{key}' is not allowed as a key of '{key.rsplit('.', 1)[0]}': {reason}"
+    value = first["input"]
+    shown = json.dumps(value) if isinstance(value, str | int | float | bool | None) else f"<{type(value).__name__}>"
+    return f"cdk.json: '{key}' = {shown} is not allowed: {reason}"
+
+
+def _dotted(loc: Sequence[int | str]) -> str:
+    """`('services', 0, 'targets', 1)` -> `services[0].targets[1]`."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1] += f"[{part}]"
+        elif part != "[key]":
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _model_at(loc: Sequence[int | str]) -> type[BaseModel]:
+    """The settings block an error location points into: `('environments', 'dev')` -> EnvironmentConfig."""
+    annotation: Any = AppConfig
+    for part in loc:
+        if get_origin(annotation) in (list, dict):
+            annotation = _unwrap(get_args(annotation)[-1])  # the part is an index or a key
+        else:
+            annotation = _unwrap(annotation.model_fields[str(part)].annotation)
+    assert isinstance(annotation, type) and issubclass(annotation, BaseModel), loc
+    return annotation
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`Annotated[X, ...]` and `X | None` -> X."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+            continue
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if get_origin(annotation) not in (list, dict) and len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation
+
+
+__all__ = [
+    "CONTEXT_KEYS",
+    "AppConfig",
+    "ConfigError",
+    "EnvironmentConfig",
+    "ServiceConfig",
+    "UsageConfig",
+    "load_config",
+]

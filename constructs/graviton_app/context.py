@@ -1,0 +1,98 @@
+"""The one reader of the app's context: cdk.json, cdk.context.json and `-c KEY=VALUE`, merged as the CDK CLI does.
+
+`app.py` and every command read their settings here, so a `-c` override means the same everywhere. Standard library
+only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "cdk.json"
+# CDK's cache of lookups (availability zones, ...), which the CLI merges into the context.
+LOOKUPS_FILE = "cdk.context.json"
+# Where the CDK CLI hands the app its merged context.
+CLI_CONTEXT_VARIABLE = "CDK_CONTEXT_JSON"
+
+
+class ContextError(ValueError):
+    """The context cannot be read; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """The merged context, and what cdk.json alone holds (the pipeline synthesizes from the repository)."""
+
+    values: Mapping[str, Any]
+    committed: Mapping[str, Any]
+    lookups: Mapping[str, Any] = field(default_factory=dict)
+
+    def overridden(self) -> list[str]:
+        """Keys whose value differs from cdk.json's: given with `-c` only."""
+        return [
+            key for key, value in self.values.items() if key not in self.lookups and value != self.committed.get(key)
+        ]
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from `path`; ContextError with one line when it is missing, unreadable or not an object."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as err:
+        raise ContextError(f"cannot read {path} ({type(err).__name__}: {err})") from None
+    except json.JSONDecodeError as err:
+        raise ContextError(f"{path} is not JSON ({err.msg}, line {err.lineno})") from None
+    if not isinstance(document, dict):
+        raise ContextError(f"{path} must hold a JSON object")
+    return document
+
+
+def parse_overrides(overrides: Sequence[str]) -> dict[str, str]:
+    """`-c key=value` pairs, as the CDK CLI takes them: the value is a string, read later by the setting it sets."""
+    parsed: dict[str, str] = {}
+    for override in overrides:
+        key, separator, value = override.partition("=")
+        if not separator or not key:
+            raise ContextError(f"-c {override!r} must be key=value")
+        parsed[key] = value
+    return parsed
+
+
+def read_context(
+    root: Path,
+    overrides: Sequence[str] = (),
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Context:
+    """The context `cdk synth` would give the app in `root` (whose cdk.json is `config_file`, by default
+    `root/cdk.json`).
+
+    Under the CDK CLI (`CDK_CONTEXT_JSON` set) that is the CLI's own merge; otherwise cdk.json's `context`, then
+    cdk.context.json, then `overrides`.
+    """
+    path = config_file or root / CONFIG_FILE
+    try:
+        committed = read_json(path)["context"]
+    except (KeyError, ContextError) as err:
+        if isinstance(err, ContextError) and "must hold" not in str(err):
+            raise
+        raise ContextError(f"{path} has no 'context' object; is it a cdk.json?") from None
+    if not isinstance(committed, dict):
+        raise ContextError(f"{path} has no 'context' object; is it a cdk.json?")
+    lookups_path = root / LOOKUPS_FILE
+    lookups = read_json(lookups_path) if lookups_path.is_file() else {}
+    if CLI_CONTEXT_VARIABLE in environ:
+        try:
+            given = json.loads(environ[CLI_CONTEXT_VARIABLE])
+        except json.JSONDecodeError as err:
+            raise ContextError(f"{CLI_CONTEXT_VARIABLE}: not JSON ({err.msg})") from None
+        values = {**given, **parse_overrides(overrides)}
+    else:
+        values = {**committed, **lookups, **parse_overrides(overrides)}
+    return Context(values=values, committed=committed, lookups=lookups)

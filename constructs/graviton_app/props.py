@@ -1,0 +1,136 @@
+"""The mapping from this app's settings to the construct library's props, one function per construct.
+
+Every decision the settings imply is made here (retention, who may pull, how many images to keep), so the stacks
+only wire constructs together. Used by `stacks/` only: it imports aws-cdk-lib.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration
+
+from graviton.arm64 import log_retention
+from graviton_app import naming
+from graviton_app.config import AppConfig, EnvironmentConfig, ServiceConfig
+
+
+@dataclass(frozen=True)
+class EnvironmentProps:
+    """One environment's settings, as the props of the constructs its stack is made of."""
+
+    config: AppConfig
+    environment: str
+    root: Path
+
+    @property
+    def settings(self) -> EnvironmentConfig:
+        return self.config.environment(self.environment)
+
+    @property
+    def builds(self) -> bool:
+        """True when the environment builds its own images; False when it runs another's (promotion)."""
+        return self.settings.images_from is None
+
+    @property
+    def description(self) -> str:
+        return f"{self.config.project} {self.environment}: arm64 (Graviton) container workloads"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"project": self.config.project, "environment": self.environment}
+
+    def alarm_topic(self) -> dict[str, Any]:
+        return {"email": self.settings.alarm_email}
+
+    def repository(self, service: ServiceConfig) -> dict[str, Any]:
+        """The service's repository here. Environments that run these images keep them: their image count wins,
+        their accounts may pull, and the repository outlives the stack."""
+        promoted_to = self.config.promoted_to(self.environment)
+        keep = [self.settings.max_image_count, *(self.config.environment(e).max_image_count for e in promoted_to)]
+        accounts = {self.config.environment(e).account for e in promoted_to}
+        return {
+            "repository_name": naming.repository_name(self.config.project, self.environment, service.name),
+            "max_image_count": max(keep),
+            "pull_accounts": sorted(a for a in accounts if a and a != self.settings.account),
+            "retain": self.environment == "prod" or bool(promoted_to),
+        }
+
+    def image_build(self, service: ServiceConfig) -> dict[str, Any]:
+        return {
+            "source_dir": self.root / service.source_dir,
+            "dockerfile": service.dockerfile,
+            "build_args": service.build_args,
+            "timeout": Duration.minutes(self.settings.image_build_timeout_minutes),
+        }
+
+    def promoted_image(self, service: ServiceConfig) -> dict[str, Any]:
+        """The building environment's image of the service, by the same tag: built once, promoted as is."""
+        source_name = self.settings.images_from
+        assert source_name is not None, "only a promoted environment has promoted images"
+        source = self.config.environment(source_name)
+        return {
+            "repository_name": naming.repository_name(self.config.project, source_name, service.name),
+            "source_dir": self.root / service.source_dir,
+            "dockerfile": service.dockerfile,
+            "build_args": service.build_args,
+            "account": source.account,
+            "region": source.region,
+        }
+
+    def container_environment(self, service: ServiceConfig) -> dict[str, str]:
+        return {
+            "POWERTOOLS_SERVICE_NAME": service.name,
+            "POWERTOOLS_METRICS_NAMESPACE": self.config.project,
+            "ENVIRONMENT": self.environment,
+        }
+
+    @property
+    def lambda_timeout(self) -> Duration:
+        return Duration.seconds(self.settings.lambda_timeout_seconds)
+
+    @property
+    def log_retention(self) -> Any:
+        return log_retention(self.settings.log_retention_days)
+
+    def function(self, service: ServiceConfig) -> dict[str, Any]:
+        return {
+            "memory_mb": self.settings.lambda_memory_mb,
+            "timeout": self.lambda_timeout,
+            "reserved_concurrency": self.settings.lambda_reserved_concurrency,
+            "environment": self.container_environment(service),
+            "log_retention": self.log_retention,
+        }
+
+    def fargate_service(self, service: ServiceConfig) -> dict[str, Any]:
+        return {
+            "cpu": self.settings.ecs_cpu,
+            "memory_mb": self.settings.ecs_memory_mb,
+            "min_tasks": self.settings.ecs_min_tasks,
+            "max_tasks": self.settings.ecs_max_tasks,
+            "environment": self.container_environment(service),
+            "log_retention": self.log_retention,
+        }
+
+    def network(self) -> dict[str, Any]:
+        return {"nat_gateways": self.settings.nat_gateways, "flow_log_retention": self.log_retention}
+
+    def gatekeeper(self) -> dict[str, Any]:
+        return {"action": self.config.gatekeeper_action, "log_retention": self.log_retention}
+
+    @property
+    def has_eks(self) -> bool:
+        return self.config.has_eks(self.environment)
+
+    def eks_cluster(self) -> dict[str, Any]:
+        settings = self.settings
+        return {
+            "version": settings.eks_version,
+            "instance_types": settings.eks_instance_types,
+            "min_nodes": settings.eks_min_nodes,
+            "max_nodes": settings.eks_max_nodes,
+            "admin_role_arns": settings.eks_admin_role_arns,
+            "log_retention": self.log_retention,
+        }

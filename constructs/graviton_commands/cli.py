@@ -1,0 +1,37 @@
+"""What every command shares on its command line: one-line refusals with exit 2, `-c` and `--root`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, NoReturn
+
+EXIT_REFUSED = 2
+
+
+class Refusal(Exception):
+    """What stops a command before it acts: one line naming the bad value and what is allowed (exit 2)."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one `<prefix>: <message>; usage: ...` line on stderr and exit 2.
+
+    :param prefix: what every line of the command starts with (default: `prog`).
+    :param show_usage: end a usage error with the usage line (default: True).
+    """
+
+    def __init__(self, *args: Any, prefix: str | None = None, show_usage: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prefix = prefix or self.prog
+        self.show_usage = show_usage
+
+    def error(self, message: str) -> NoReturn:
+        usage = " ".join(self.format_usage().split()).removeprefix("usage: ")
+        self.exit(EXIT_REFUSED, f"{self.prefix}: {message}" + (f"; usage: {usage}" if self.show_usage else "") + "\n")
+
+    def add_context_arguments(self) -> None:
+        """`-c KEY=VALUE` (repeatable, as `cdk synth -c`) and `--root` (the folder holding cdk.json)."""
+        self.add_argument(
+            "-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="override a cdk.json setting"
+        )
+        self.add_argument("--root", type=Path, default=Path.cwd(), help="the folder holding cdk.json (default: .)")

@@ -1,0 +1,152 @@
+"""ECR images: every active image of every repository the stack names or its workloads run must be a single image
+whose config says linux/arm64.
+
+The repositories: the stack's AWS::ECR::Repository resources, its `<Service>RepositoryUri` outputs, and those of the
+images its functions and tasks run and its `<Service>ImageUri` outputs name (for a promoted environment, the
+building environment's). An arm64 function or task cannot start an x86 image, and Lambda refuses an index, so an
+index, an artifact or another platform fails. Only what can be pulled is checked: archived images cannot be, and
+DescribeImages does not list them. The manifest logic is `graviton.registry.runtime.image_manifest`, which the
+registry gatekeeper's Lambda applies to every push; the config blob is downloaded here, its digest checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import urllib.request
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from graviton.registry.runtime import image_manifest
+from graviton_app.naming import OUTPUT_IMAGE_URI, OUTPUT_REPOSITORY_URI
+from graviton_commands.aws import aws_error, client_errors
+from graviton_commands.verify.model import (
+    BATCH,
+    CANNOT_CHECK,
+    NETWORK_ERRORS,
+    OK,
+    WRONG,
+    CannotCheck,
+    ImageRef,
+    Repo,
+    Row,
+    network_reason,
+)
+from graviton_commands.verify.stack import Aws
+
+CHECK_IMAGE = "ECR image"
+EXPECTED_IMAGE = "linux/arm64"
+# An image config is a few KiB: anything far larger is not one.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+# Config blobs are fetched in parallel: one presigned URL and one GET per image.
+IMAGE_WORKERS = 8
+
+
+def fetch_config(ecr: Any, repo: Repo, digest: str, *, timeout: float) -> Any:
+    """An image's config blob: ECR's presigned URL for it, one GET, its sha256 checked against `digest`."""
+    try:
+        answer = ecr.get_download_url_for_layer(registryId=repo.registry, repositoryName=repo.name, layerDigest=digest)
+    except client_errors() as err:
+        raise CannotCheck(f"config {digest}: {aws_error(err)}") from None
+    try:
+        with urllib.request.urlopen(answer["downloadUrl"], timeout=timeout) as response:
+            body = response.read(MAX_CONFIG_BYTES + 1)
+    except NETWORK_ERRORS as err:
+        raise CannotCheck(f"config {digest}: download failed ({network_reason(err)})") from None
+    if len(body) > MAX_CONFIG_BYTES:
+        raise CannotCheck(f"config {digest}: larger than {MAX_CONFIG_BYTES} bytes, not an image config")
+    if "sha256:" + hashlib.sha256(body).hexdigest() != digest:
+        raise CannotCheck(f"config {digest}: the downloaded blob does not match its digest")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CannotCheck(f"config {digest}: not JSON") from None
+
+
+def image_rows(aws: Aws) -> list[Row]:
+    """Every image in every repository the stack names or its workloads run: one linux/arm64 image each."""
+    repos: dict[Repo, None] = {}
+    for name in aws.physical_ids("AWS::ECR::Repository"):
+        repos[Repo(aws.account, aws.region, name)] = None
+    for value in aws.outputs_ending(OUTPUT_REPOSITORY_URI).values():
+        ref = ImageRef.parse(value)
+        if ref:
+            repos[ref.repo] = None
+    for key, value in aws.outputs_ending(OUTPUT_IMAGE_URI).items():
+        aws.refer(value, f"output {key}")
+    for ref in aws.references:
+        repos[ref.repo] = None
+    rows = [
+        Row(CHECK_IMAGE, uri, EXPECTED_IMAGE, "-", CANNOT_CHECK, f"not a private ECR image; run by {', '.join(who)}")
+        for uri, who in aws.foreign.items()
+    ]
+    for repo in repos:
+        rows += repository_rows(aws, repo)
+    return rows
+
+
+def repository_rows(aws: Aws, repo: Repo) -> list[Row]:
+    """Each active image of one repository (what can be pulled), newest first, then the images workloads run that
+    it does not hold."""
+    ecr = aws.client("ecr", repo.region)
+    ids = {"registryId": repo.registry, "repositoryName": repo.name}
+    try:
+        details = [
+            detail
+            for page in ecr.get_paginator("describe_images").paginate(**ids)
+            for detail in page.get("imageDetails", [])
+        ]
+    except client_errors() as err:
+        return [Row(CHECK_IMAGE, repo.name, EXPECTED_IMAGE, "-", CANNOT_CHECK, aws_error(err))]
+    details.sort(key=lambda d: str(d.get("imagePushedAt", "")), reverse=True)
+    aws.progress(f"ECR {repo.name}: {len(details)} image(s)")
+    manifests: dict[str, tuple[str, str | None]] = {}
+    failures: dict[str, str] = {}
+    for start in range(0, len(details), BATCH):
+        chunk = [{"imageDigest": d["imageDigest"]} for d in details[start : start + BATCH]]
+        try:
+            answer = ecr.batch_get_image(**ids, imageIds=chunk, acceptedMediaTypes=image_manifest.ACCEPTED_MEDIA_TYPES)
+        except client_errors() as err:
+            failures.update({image["imageDigest"]: aws_error(err) for image in chunk})
+            continue
+        for image in answer.get("images", []):
+            manifests[image["imageId"]["imageDigest"]] = (image["imageManifest"], image.get("imageManifestMediaType"))
+        for failure in answer.get("failures", []):
+            digest = failure.get("imageId", {}).get("imageDigest")
+            if digest:
+                failures[digest] = f"BatchGetImage: {failure.get('failureCode')}: {failure.get('failureReason')}"
+    references = {ref: who for ref, who in aws.references.items() if ref.repo == repo}
+
+    def judge(detail: Mapping[str, Any]) -> Row:
+        digest = detail["imageDigest"]
+        tags = sorted(detail.get("imageTags", []))
+        # An untagged image by its short digest, as `docker images` shows ids: the detail holds the full one.
+        resource = f"{repo.name}:{tags[0]}" if tags else f"{repo.name}@{digest[:19]}"
+        runners = [who for ref, whos in references.items() if ref.matches(digest, tags) for who in whos]
+        context = [f"run by {', '.join(runners)}"] if runners else []
+        context.append(digest if tags else f"untagged {digest}")
+        if digest not in manifests:
+            reason = failures.get(digest, "BatchGetImage returned no manifest")
+            return Row(CHECK_IMAGE, resource, EXPECTED_IMAGE, "-", CANNOT_CHECK, "; ".join([reason, *context]))
+        text, media_type = manifests[digest]
+        try:
+            verdict = image_manifest.inspect(
+                text,
+                media_type or detail.get("imageManifestMediaType"),
+                lambda config: fetch_config(ecr, repo, config, timeout=aws.timeout_seconds),
+            )
+        except CannotCheck as err:
+            return Row(CHECK_IMAGE, resource, EXPECTED_IMAGE, "-", CANNOT_CHECK, "; ".join([str(err), *context]))
+        why = [verdict.reason] if verdict.reason else []
+        return Row(
+            CHECK_IMAGE, resource, EXPECTED_IMAGE, verdict.found, OK if verdict.ok else WRONG, "; ".join(why + context)
+        )
+
+    with ThreadPoolExecutor(max_workers=IMAGE_WORKERS) as pool:
+        rows = list(pool.map(judge, details))
+    for ref, who in references.items():
+        if not any(ref.matches(d["imageDigest"], d.get("imageTags", [])) for d in details):
+            why = f"run by {', '.join(who)} but not among the repository's active images (expired, deleted, archived?)"
+            rows.append(Row(CHECK_IMAGE, ref.label(), EXPECTED_IMAGE, "-", CANNOT_CHECK, why))
+    return rows

@@ -1,0 +1,159 @@
+"""The environment as deployed: its settings, its stack's outputs and resources, and clients in its account.
+
+`connect` reads the app's settings (cdk.json with `-c` overrides, validated as `cdk synth` validates them) for the
+environment's account and region and its services' endpoint outputs, checks the credentials are for that account, and
+reads the stack (`DevStack`: `describe_stacks` outputs and `list_stack_resources`). Every AWS check then works from
+the `Aws` it returns, so each resource is found one way: as the stack lists it.
+
+The settings loader (pydantic) and boto3 are imported only here, inside `connect`: `--no-aws` never loads them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from graviton_app import naming
+from graviton_commands import aws as aws_session
+from graviton_commands.aws import aws_error
+from graviton_commands.cli import Refusal
+from graviton_commands.verify.model import DEFAULT_TIMEOUT_SECONDS, Fatal, ImageRef
+
+
+@dataclass
+class Aws:
+    """The environment as deployed: its stack's outputs and resources, and clients in its account."""
+
+    environment: str
+    stack: str
+    account: str
+    region: str
+    status: str
+    outputs: dict[str, str]
+    resources: dict[str, list[str]]
+    session: Any
+    config: Any
+    progress: Callable[[str], None]
+    # Output key -> endpoint label (`ApiLambdaUrl` -> `api/lambda`), from the settings' services.
+    endpoint_outputs: dict[str, str] = field(default_factory=dict)
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    # Images the workloads run -> who runs them; filled by the Lambda and ECS checks, read by the image check.
+    references: dict[ImageRef, list[str]] = field(default_factory=dict)
+    foreign: dict[str, list[str]] = field(default_factory=dict)
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """One client per service and region; creating clients is not thread-safe, using them is."""
+        key = (service, region or self.region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self.session.client(service, region_name=key[1], config=self.config)
+            return self._clients[key]
+
+    def physical_ids(self, resource_type: str) -> list[str]:
+        return self.resources.get(resource_type, [])
+
+    def outputs_ending(self, suffix: str) -> dict[str, str]:
+        return {key: value for key, value in self.outputs.items() if key.endswith(suffix) and value}
+
+    def refer(self, uri: str, who: str, *, resolved: str | None = None) -> None:
+        """Record that `who` runs `uri` (`resolved`: the same image by digest, as Lambda reports it)."""
+        ref = ImageRef.parse(uri)
+        if ref is None:
+            self.foreign.setdefault(uri, []).append(who)
+            return
+        pinned = ImageRef.parse(resolved) if resolved else None
+        if pinned and pinned.repo == ref.repo and not ref.digest:
+            ref = replace(ref, digest=pinned.digest)
+        self.references.setdefault(ref, []).append(who)
+
+
+def environment_settings(root: Path, overrides: Sequence[str], environment: str) -> tuple[Any, dict[str, str]]:
+    """The environment's settings from cdk.json (with `-c` overrides) and its endpoint outputs (output key -> label).
+
+    Loaded only for the AWS checks: `--no-aws` needs nothing but the standard library.
+    """
+    from graviton_app.config import ConfigError, load_config
+    from graviton_app.context import ContextError, read_context
+
+    try:
+        config = load_config(read_context(root, overrides).values, root=root)
+    except (ConfigError, ContextError) as err:
+        raise Fatal(str(err)) from None
+    if environment not in config.environments:
+        configured = ", ".join(config.environments)
+        raise Fatal(f"environment '{environment}' is not configured in cdk.json; configured: {configured}")
+    return config.environments[environment], naming.url_outputs((s.name, s.targets) for s in config.services)
+
+
+def connect(
+    environment: str,
+    *,
+    stack: str,
+    region: str | None,
+    root: Path,
+    overrides: Sequence[str] = (),
+    progress: Callable[[str], None],
+) -> Aws:
+    """The deployed stack's outputs and resources, read with the caller's credentials; Fatal when it cannot be."""
+    settings, endpoint_outputs = environment_settings(root, overrides, environment)
+    try:
+        connection = aws_session.connect(
+            environment,
+            region=region or settings.region,
+            account=settings.account,
+            region_sources="--region, AWS_REGION, AWS_DEFAULT_REGION nor the profile",
+            credentials_hint=", or check endpoints only with --no-aws --url SERVICE=URL",
+            purpose="the AWS checks need",
+            connect_timeout=10,
+            read_timeout=30,
+        )
+    except Refusal as err:
+        raise Fatal(str(err)) from None
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session, config, account = connection.session, connection.config, connection.account
+    cloudformation = session.client("cloudformation", config=config)
+    try:
+        [found] = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+        summaries = [
+            summary
+            for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
+            for summary in page["StackResourceSummaries"]
+        ]
+    except ClientError as err:
+        if "does not exist" in err.response.get("Error", {}).get("Message", ""):
+            raise Fatal(
+                f"stack {stack} is not deployed in account {account}, {session.region_name};"
+                f" run make deploy ENV={environment} first"
+            ) from None
+        raise Fatal(aws_error(err)) from None
+    except BotoCoreError as err:
+        raise Fatal(aws_error(err)) from None
+    resources: dict[str, list[str]] = {}
+    for summary in summaries:
+        # A replaced resource is listed as deleted until the stack's cleanup: it runs nothing.
+        if summary.get("PhysicalResourceId") and not summary.get("ResourceStatus", "").startswith("DELETE_"):
+            resources.setdefault(summary["ResourceType"], []).append(summary["PhysicalResourceId"])
+    outputs = {output["OutputKey"]: output.get("OutputValue", "") for output in found.get("Outputs", [])}
+    progress(
+        f"stack {stack} ({found['StackStatus']}) in account {account}, {session.region_name}:"
+        f" {len(summaries)} resources, {len(outputs)} outputs"
+    )
+    return Aws(
+        endpoint_outputs=endpoint_outputs,
+        environment=environment,
+        stack=stack,
+        account=account,
+        region=session.region_name,
+        status=found["StackStatus"],
+        outputs=outputs,
+        resources=resources,
+        session=session,
+        config=config,
+        progress=progress,
+    )

@@ -1,0 +1,250 @@
+"""DevStack's image build, property by property: file asset, ARM CodeBuild, custom resource, ECR, Lambda."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import fields
+
+import pytest
+import yaml
+from aws_cdk.assertions import Match
+from support import ROOT, one, repo_context
+
+from graviton.constants import POWERTOOLS_VERSION, UNTAGGED_IMAGE_DAYS
+from graviton.image_build.arm_image_build import BUILDSPEC
+from graviton.image_build.runtime.image_build_contract import ImageBuildProperties, _cfn_key
+from graviton.registry.image_repository import PUSH_ACTIONS
+from graviton_app.config import load_config
+
+
+# The api service's build; the web service's is built the same way.
+@pytest.fixture(scope="module")
+def build(dev):
+    return one(dev, "AWS::CodeBuild::Project", {"Description": Match.string_like_regexp("^Builds api ")})
+
+
+@pytest.fixture(scope="module")
+def image(dev, build):
+    return one(dev, "Custom::ArmImageBuild", {"ProjectName": {"Ref": build[0]}})
+
+
+@pytest.fixture(scope="module")
+def repository(dev):
+    return one(dev, "AWS::ECR::Repository", {"RepositoryName": "graviton-guarantee-dev-api"})
+
+
+@pytest.fixture(scope="module")
+def function(dev):
+    return one(dev, "AWS::Lambda::Function", {"PackageType": "Image"})
+
+
+def variables(build) -> dict[str, str]:
+    return {v["Name"]: v["Value"] for v in build[1]["Properties"]["Environment"]["EnvironmentVariables"]}
+
+
+def test_the_image_is_built_by_the_custom_resource_for_the_builds_project_and_tag(build, image, repository):
+    props = image[1]["Properties"]
+    assert props["ProjectName"] == {"Ref": build[0]}
+    assert props["RepositoryName"] == {"Ref": repository[0]}
+    assert props["ImageTag"] == variables(build)["IMAGE_TAG"]
+    assert len(props["ImageTag"]) == 64
+
+
+def test_the_custom_resource_carries_exactly_the_contracts_properties(image):
+    expected = {_cfn_key(field.name) for field in fields(ImageBuildProperties)}
+    assert set(image[1]["Properties"]) - {"ServiceToken", "ServiceTimeout"} == expected
+
+
+def test_the_build_reads_the_context_cdk_uploaded_as_a_file_asset(synthesized, build, image):
+    assets = json.loads((synthesized.outdir / f"{synthesized.stacks['dev'].artifact_id}.assets.json").read_text())
+    zips = {
+        destination["objectKey"]: asset["source"]
+        for asset in assets["files"].values()
+        for destination in asset["destinations"].values()
+        if asset["source"].get("packaging") == "zip"
+    }
+    key = image[1]["Properties"]["SourceLocation"]["Fn::Join"][1][-1].lstrip("/")
+    staged = synthesized.outdir / zips[key]["path"]
+    assert (staged / "Dockerfile.lambda").is_file()
+    assert not (staged / "tests").exists()  # .dockerignore applies to the upload too
+    assert build[1]["Properties"]["Source"]["Location"]["Fn::Join"][1][-1] == f"/{key}"
+
+
+def test_waiting_is_bounded_by_the_environments_timeout(dev, build, image):
+    minutes = load_config(repo_context(), root=ROOT).environments["dev"].image_build_timeout_minutes
+    assert image[1]["Properties"]["TimeoutSeconds"] == minutes * 60
+    assert build[1]["Properties"]["TimeoutInMinutes"] == minutes
+    # The backstops: the framework gives up after 55 minutes (20 s polls), CloudFormation after one hour.
+    _, machine = one(dev, "AWS::StepFunctions::StateMachine")
+    definition = json.dumps(machine["Properties"]["DefinitionString"])
+    assert '\\"IntervalSeconds\\":20' in definition
+    assert '\\"MaxAttempts\\":165' in definition
+    assert image[1]["Properties"]["ServiceTimeout"] == "3600"
+
+
+def test_the_handler_is_our_python_on_arm64_with_the_pinned_powertools_layer(dev):
+    handlers = dev.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": Match.string_like_regexp("^image_build_handler\\.")}}
+    )
+    assert sorted(h["Properties"]["Handler"] for h in handlers.values()) == [
+        "image_build_handler.is_complete",
+        "image_build_handler.on_event",
+    ]
+    parameters = dev.find_parameters(
+        "*", {"Default": f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"}
+    )
+    assert len(parameters) == 1
+    for handler in handlers.values():
+        assert handler["Properties"]["Architectures"] == ["arm64"]
+        assert handler["Properties"]["Runtime"] == "python3.14"
+        assert handler["Properties"]["Layers"] == [{"Ref": next(iter(parameters))}]
+
+
+def test_the_powertools_layer_matches_the_version_the_handler_tests_run_with():
+    pins = (ROOT / "docker" / "api" / "requirements.txt").read_text()
+    assert f"aws-lambda-powertools=={POWERTOOLS_VERSION}" in pins
+
+
+def test_the_handler_may_only_start_and_watch_this_build_and_read_this_repository(dev, build, repository, image):
+    (handler, *_) = dev.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "image_build_handler.on_event"}}
+    ).values()
+    role = handler["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    projects = set(dev.find_resources("AWS::CodeBuild::Project"))
+    (start,) = [s for s in statements if "codebuild:StartBuild" in s["Action"]]
+    assert start["Action"] == ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"]
+    resources = start["Resource"] if isinstance(start["Resource"], list) else [start["Resource"]]
+    assert {"Fn::GetAtt": [build[0], "Arn"]} in resources
+    assert {r["Fn::GetAtt"][0] for r in resources} <= projects  # the image builds only, nothing else
+    (describe,) = [s for s in statements if s["Action"] == "ecr:DescribeImages"]
+    resources = describe["Resource"] if isinstance(describe["Resource"], list) else [describe["Resource"]]
+    assert {"Fn::GetAtt": [repository[0], "Arn"]} in resources
+    assert all(r["Fn::GetAtt"][0] in dev.find_resources("AWS::ECR::Repository") for r in resources)
+
+
+def test_the_build_and_its_permissions_exist_before_the_custom_resource_starts_it(dev, build, image, repository):
+    depends = set(image[1]["DependsOn"])
+    build_policy = build[1]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    policies = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": build_policy}]}})
+    assert {build[0], build_policy, repository[0], *policies} <= depends
+
+
+def test_the_function_runs_the_built_tag_from_the_projects_own_repository_after_the_build(function, image, repository):
+    _, props = function
+    parts = props["Properties"]["Code"]["ImageUri"]["Fn::Join"][1]
+    assert {"Ref": repository[0]} in parts
+    assert parts[-1] == f":{image[1]['Properties']['ImageTag']}"
+    assert image[0] in props["DependsOn"]
+    assert props["Properties"]["Architectures"] == ["arm64"]
+
+
+def test_the_outputs_tell_docker_push_where_to_build(dev, build, image, repository):
+    outputs = dev.to_json()["Outputs"]
+    assert outputs["ApiBuildProject"]["Value"] == {"Ref": build[0]}
+    assert outputs["ApiImageUri"]["Value"] == {"Fn::GetAtt": [image[0], "ImageUri"]}
+    assert {"Ref": repository[0]} in outputs["ApiRepositoryUri"]["Value"]["Fn::Join"][1]
+    bucket, _ = one(dev, "AWS::S3::Bucket")
+    assert outputs["BuildSourcesBucket"]["Value"] == {"Ref": bucket}
+
+
+def test_the_build_runs_on_arm_with_a_docker_layer_cache_and_the_repos_buildspec(build):
+    props = build[1]["Properties"]
+    assert props["Environment"]["Type"] == "ARM_CONTAINER"
+    assert props["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE"]}
+    assert yaml.safe_load(props["Source"]["BuildSpec"]) == yaml.safe_load(BUILDSPEC.read_text())
+    assert variables(build) | {"IMAGE_TAG": "x"} == {
+        "IMAGE_REPOSITORY_URI": variables(build)["IMAGE_REPOSITORY_URI"],
+        "IMAGE_REPOSITORY_NAME": variables(build)["IMAGE_REPOSITORY_NAME"],
+        "IMAGE_TAG": "x",
+        "DOCKERFILE": "Dockerfile.lambda",
+        "PLATFORM": "linux/arm64",
+        "BUILD_ARGS": "",
+    }
+
+
+def test_the_buildspec_exports_the_pushed_digest():
+    spec = yaml.safe_load(BUILDSPEC.read_text())
+    assert spec["env"]["exported-variables"] == ["IMAGE_DIGEST"]
+
+
+def test_only_the_build_role_may_push_to_the_repository(build, repository):
+    statements = repository[1]["Properties"]["RepositoryPolicyText"]["Statement"]
+    denies = [s for s in statements if s["Effect"] == "Deny"]
+    role = build[1]["Properties"]["ServiceRole"]
+    actions = {a: d for d in denies for a in ([d["Action"]] if isinstance(d["Action"], str) else d["Action"])}
+    assert sorted(actions) == sorted(PUSH_ACTIONS)  # together, the Deny statements cover every push action
+    for deny in denies:
+        assert deny["Principal"] == {"AWS": "*"}
+        assert role in deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    # Layer uploads: the build alone. PutImage also exempts the registry gatekeeper, which re-tags (tests/registry).
+    assert actions["ecr:UploadLayerPart"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [role]}}
+
+
+def test_the_repository_expires_untagged_images_and_keeps_the_last_n(repository):
+    rules = json.loads(repository[1]["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    config = load_config(repo_context(), root=ROOT)
+    # Test and prod run dev's images: the largest count of the three keeps what prod may roll back to.
+    keep = max(config.environments[e].max_image_count for e in ("dev", *config.promoted_to("dev")))
+    assert keep == config.environments["prod"].max_image_count > config.environments["dev"].max_image_count
+    assert [(r["selection"], r["action"]) for r in sorted(rules, key=lambda r: r["rulePriority"])] == [
+        (
+            {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countNumber": UNTAGGED_IMAGE_DAYS,
+                "countUnit": "days",
+            },
+            {"type": "expire"},
+        ),
+        ({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep}, {"type": "expire"}),
+    ]
+
+
+def test_the_repository_is_encrypted_and_scanned(repository):
+    props = repository[1]["Properties"]
+    assert props["EncryptionConfiguration"] == {"EncryptionType": "KMS"}
+    assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert props["ImageTagMutability"] == "IMMUTABLE"
+
+
+def test_the_build_reads_only_its_own_prefix_of_the_sources_bucket(dev, build):
+    bucket, props = one(dev, "AWS::S3::Bucket")
+    assert props["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 7
+    role = build[1]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    (policy,) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
+    resources = json.dumps(policy["Properties"]["PolicyDocument"])
+    assert f'{{"Fn::GetAtt": ["{bucket}", "Arn"]}}, "/ApiBuild/*"' in resources
+
+
+def test_the_sources_bucket_refuses_plain_http(dev):
+    bucket, _ = one(dev, "AWS::S3::Bucket")
+    (policy,) = dev.find_resources("AWS::S3::BucketPolicy", {"Properties": {"Bucket": {"Ref": bucket}}}).values()
+    statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_build_timeout_comes_from_the_building_environments_config(synthesized):
+    config = load_config(repo_context(), root=ROOT)
+    images = synthesized.template("dev").find_resources("Custom::ArmImageBuild").values()
+    assert [i["Properties"]["TimeoutSeconds"] for i in images] == [
+        config.environments["dev"].image_build_timeout_minutes * 60
+    ] * 2
+
+
+def test_the_build_role_may_make_every_ecr_call_the_buildspec_makes(dev, build):
+    text = BUILDSPEC.read_text()
+    operations = set(re.findall(r"aws ecr ([a-z-]+)", text))
+    assert operations >= {"batch-get-image", "put-image", "batch-delete-image"}
+    needed = {"ecr:" + "".join(w.capitalize() for w in op.split("-")) for op in operations - {"get-login-password"}}
+    needed |= {"ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", *PUSH_ACTIONS}  # login, docker push
+    role = build[1]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    (policy,) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
+    granted = set()
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        actions = statement["Action"]
+        granted |= {actions} if isinstance(actions, str) else set(actions)
+    assert needed <= granted, sorted(needed - granted)

@@ -1,0 +1,134 @@
+"""Built once, promoted: test and prod run dev's images by the same content tag, so the same digests."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from support import ROOT, repo_context, synthesize
+
+from graviton_app.config import ConfigError, load_config
+
+DEV_ACCOUNT, PROD_ACCOUNT, REGION = "111111111111", "222222222222", "eu-west-1"
+
+
+def images(template) -> dict[str, dict]:
+    """Repository name -> the Custom::ArmImageBuild properties for it."""
+    found = template.find_resources("Custom::ArmImageBuild").values()
+    return {json.dumps(i["Properties"]["RepositoryName"]): i["Properties"] for i in found}
+
+
+def test_only_dev_builds_test_and_prod_build_nothing(synthesized):
+    assert len(synthesized.template("dev").find_resources("AWS::ECR::Repository")) == 2
+    for environment in ("test", "prod"):
+        template = synthesized.template(environment)
+        template.resource_count_is("AWS::ECR::Repository", 0)
+        template.resource_count_is("AWS::S3::Bucket", 0)
+        projects = template.find_resources("AWS::CodeBuild::Project")
+        assert not [p for p in projects.values() if "IMAGE_TAG" in json.dumps(p)]
+
+
+def test_prod_checks_for_devs_image_under_devs_tag_and_never_builds(synthesized):
+    dev = synthesized.template("dev")
+    dev_tags = {i["Properties"]["ImageTag"]: i for i in dev.find_resources("Custom::ArmImageBuild").values()}
+    for environment in ("test", "prod"):
+        checks = synthesized.template(environment).find_resources("Custom::ArmImageBuild").values()
+        assert len(checks) == 2
+        for check in checks:
+            props = check["Properties"]
+            assert props["ProjectName"] == "" and props["SourceLocation"] == ""  # nothing to build
+            assert props["RepositoryName"] in {"graviton-guarantee-dev-api", "graviton-guarantee-dev-web"}
+            assert props["ImageTag"] in dev_tags
+
+
+def test_prods_function_and_service_run_devs_repository_at_devs_tags(synthesized):
+    dev_tags = {
+        i["Properties"]["ImageTag"]
+        for i in synthesized.template("dev").find_resources("Custom::ArmImageBuild").values()
+    }
+    prod = synthesized.template("prod")
+    (function,) = prod.find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}}).values()
+    uri = json.dumps(function["Properties"]["Code"]["ImageUri"])
+    assert "/graviton-guarantee-dev-api" in uri
+    assert function["Properties"]["Code"]["ImageUri"]["Fn::Join"][1][-1].rsplit(":", 1)[1] in dev_tags
+    (task,) = prod.find_resources("AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert "/graviton-guarantee-dev-web" in json.dumps(container["Image"])
+    assert container["Image"]["Fn::Join"][1][-1].rsplit(":", 1)[1] in dev_tags
+
+
+def test_prods_workloads_wait_for_the_image_check(synthesized):
+    prod = synthesized.template("prod")
+    checks = set(prod.find_resources("Custom::ArmImageBuild"))
+    (function,) = prod.find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}}).values()
+    (service,) = prod.find_resources("AWS::ECS::Service").values()
+    assert checks & set(function["DependsOn"]) and checks & set(service["DependsOn"])
+
+
+def test_devs_repositories_keep_as_many_images_as_prod_asks_for(synthesized):
+    config = load_config(repo_context(), root=ROOT)
+    for repository in synthesized.template("dev").find_resources("AWS::ECR::Repository").values():
+        rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        assert rules[-1]["selection"]["countNumber"] == config.environments["prod"].max_image_count
+
+
+@pytest.fixture(scope="module")
+def two_accounts(tmp_path_factory):
+    context = copy.deepcopy(repo_context())
+    context["environments"]["dev"].update(account=DEV_ACCOUNT, region=REGION)
+    context["environments"]["prod"].update(account=PROD_ACCOUNT, region=REGION)
+    context["environments"].pop("test")
+    return synthesize(context, tmp_path_factory.mktemp("accounts"))
+
+
+def test_across_accounts_the_building_repository_lets_the_other_account_and_its_functions_pull(two_accounts):
+    assert two_accounts.error is None
+    for repository in two_accounts.template("dev").find_resources("AWS::ECR::Repository").values():
+        statements = {s.get("Sid"): s for s in repository["Properties"]["RepositoryPolicyText"]["Statement"]}
+        pull = statements["PromotedEnvironmentsPull"]
+        assert pull["Effect"] == "Allow"
+        assert json.dumps(pull["Principal"]).count(PROD_ACCOUNT) == 1
+        assert {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"} <= set(pull["Action"])
+        functions = statements["PromotedFunctionsPull"]
+        assert functions["Principal"] == {"Service": "lambda.amazonaws.com"}
+        arns = functions["Condition"]["StringLike"]["aws:sourceArn"]
+        assert [json.dumps(a) for a in arns] == [
+            json.dumps({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":lambda:*:{PROD_ACCOUNT}:function:*"]]})
+        ]
+
+
+def test_across_accounts_prod_looks_the_image_up_in_devs_registry(two_accounts):
+    prod = two_accounts.template("prod")
+    for check in prod.find_resources("Custom::ArmImageBuild").values():
+        assert json.dumps(check["Properties"]["RepositoryUri"]).startswith(
+            f'{{"Fn::Join": ["", ["{DEV_ACCOUNT}.dkr.ecr.{REGION}.'
+        )
+    policies = json.dumps(prod.find_resources("AWS::IAM::Policy"))
+    assert f"arn:aws:ecr:{REGION}:{DEV_ACCOUNT}:repository/graviton-guarantee-dev-api" in policies
+
+
+def test_the_same_account_needs_no_cross_account_statements(synthesized):
+    for repository in synthesized.template("dev").find_resources("AWS::ECR::Repository").values():
+        sids = {s.get("Sid") for s in repository["Properties"]["RepositoryPolicyText"]["Statement"]}
+        assert "PromotedEnvironmentsPull" not in sids
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda e: e["test"].update(images_from="test"), "environments.test.images_from 'test' must name another"),
+        (lambda e: e["dev"].update(images_from="prod"), "environments.dev.images_from 'prod' must name another"),
+        (
+            lambda e: (e["dev"].update(region="eu-west-1"), e["prod"].update(region="us-east-1")),
+            "environments.prod (us-east-1) cannot run images from dev (eu-west-1)",
+        ),
+    ],
+    ids=["itself", "a-promoted-one", "another-region"],
+)
+def test_promotion_needs_a_building_environment_in_the_same_region(change, expected):
+    context = copy.deepcopy(repo_context())
+    change(context["environments"])
+    with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")) as raised:
+        load_config(context, root=ROOT)
+    assert "\n" not in str(raised.value)

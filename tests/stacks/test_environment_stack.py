@@ -1,0 +1,136 @@
+"""The first slice in each environment: ECR repository, native ARM CodeBuild, arm64 container Lambda."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+from support import ROOT, repo_context, synthesize
+
+from graviton import ArmImageBuild, ImageRepository
+from graviton_app.config import load_config
+
+IMAGE_FUNCTION = {"PackageType": "Image"}
+
+
+def only(template, resource_type: str, props: dict | None = None) -> dict:
+    resources = template.find_resources(resource_type, {"Properties": props} if props else None)
+    assert len(resources) == 1, f"expected one {resource_type}, found {len(resources)}"
+    return next(iter(resources.values()))["Properties"]
+
+
+def test_every_environment_gets_its_stack(synthesized):
+    assert {stack.stack_name for stack in synthesized.stacks.values()} == {"DevStack", "TestStack", "ProdStack"}
+
+
+def test_the_repository_scans_on_push_and_keeps_tags_immutable(dev):
+    dev.has_resource_properties(
+        "AWS::ECR::Repository",
+        {
+            "RepositoryName": "graviton-guarantee-dev-api",
+            "ImageScanningConfiguration": {"ScanOnPush": True},
+            "ImageTagMutability": "IMMUTABLE",
+        },
+    )
+
+
+def test_repositories_that_other_environments_run_from_are_retained(synthesized):
+    # Test and prod run dev's images: deleting DevStack must not take prod's images with it.
+    dev = synthesized.template("dev").find_resources("AWS::ECR::Repository")
+    # RetainExceptOnCreate: a first deploy that rolls back leaves no named repository in the way of a retry.
+    assert [(r["DeletionPolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()] == [
+        ("RetainExceptOnCreate", False)
+    ] * 2
+
+
+def test_a_repository_nobody_else_runs_from_is_emptied_and_removed_with_its_stack():
+    stack = cdk.Stack(cdk.App(), "S")
+    repository = ImageRepository(stack, "Repository", repository_name="gg-dev-api")
+    ArmImageBuild(
+        stack, "Build", repository=repository, source_dir=ROOT / "docker" / "api", dockerfile="Dockerfile.lambda"
+    )
+    (resource,) = Template.from_stack(stack).find_resources("AWS::ECR::Repository").values()
+    assert (resource["DeletionPolicy"], resource["Properties"]["EmptyOnDelete"]) == ("Delete", True)
+
+
+def test_the_build_runs_natively_on_graviton_with_docker(dev):
+    dev.has_resource_properties(
+        "AWS::CodeBuild::Project",
+        {
+            "Environment": Match.object_like(
+                {
+                    "Type": "ARM_CONTAINER",
+                    "Image": "aws/codebuild/amazonlinux-aarch64-standard:3.0",
+                    "PrivilegedMode": True,
+                    "EnvironmentVariables": Match.array_with(
+                        [
+                            {"Name": "DOCKERFILE", "Type": "PLAINTEXT", "Value": "Dockerfile.lambda"},
+                            {"Name": "PLATFORM", "Type": "PLAINTEXT", "Value": "linux/arm64"},
+                        ]
+                    ),
+                }
+            ),
+            "Source": Match.object_like({"Type": "S3"}),
+        },
+    )
+
+
+def test_memory_and_timeout_come_from_each_environment(synthesized):
+    config = load_config(repo_context(), root=ROOT)
+    for name in ("dev", "prod"):
+        function = only(synthesized.template(name), "AWS::Lambda::Function", IMAGE_FUNCTION)
+        assert function["MemorySize"] == config.environments[name].lambda_memory_mb
+        assert function["Timeout"] == config.environments[name].lambda_timeout_seconds
+
+
+def test_the_function_role_writes_only_its_own_logs(dev):
+    function = only(dev, "AWS::Lambda::Function", IMAGE_FUNCTION)
+    role_id = function["Role"]["Fn::GetAtt"][0]
+    roles = dev.find_resources("AWS::IAM::Role")
+    assert not roles[role_id]["Properties"].get("ManagedPolicyArns")
+
+
+def test_no_docker_image_is_built_on_the_deploying_machine(synthesized):
+    for stack in synthesized.stacks.values():
+        assets = json.loads((synthesized.outdir / f"{stack.artifact_id}.assets.json").read_text())
+        assert assets.get("dockerImages", {}) == {}
+
+
+def test_stacks_are_environment_agnostic_without_an_account(synthesized):
+    for stack in synthesized.stacks.values():
+        assert cdk.Token.is_unresolved(stack.account)
+        assert cdk.Token.is_unresolved(stack.region)
+
+
+@pytest.fixture(scope="module")
+def pinned(tmp_path_factory):
+    context = repo_context()
+    context["environments"] = {"prod": {"account": "123456789012", "region": "eu-west-1"}}
+    return synthesize(context, tmp_path_factory.mktemp("pinned"))
+
+
+def test_an_account_pins_the_stack_to_it(pinned):
+    assert list(pinned.stacks) == ["prod"]
+    assert (pinned.stacks["prod"].account, pinned.stacks["prod"].region) == ("123456789012", "eu-west-1")
+    assert pinned.error is None
+
+
+def test_a_service_on_lambda_and_ecs_gets_an_endpoint_output_for_each():
+    from graviton_app import naming
+    from stacks import EnvironmentStack
+
+    context = json.loads(json.dumps(repo_context()))
+    context["services"][0]["targets"] = ["lambda", "ecs"]
+    config = load_config(context, root=ROOT)
+    stack = EnvironmentStack.for_environment(cdk.App(), config=config, environment="dev", root=ROOT)
+    outputs = Template.from_stack(stack).to_json()["Outputs"]
+    service = config.services[0].name
+    lambda_key, ecs_key = (naming.url_output_key(service, target) for target in ("lambda", "ecs"))
+    assert outputs[lambda_key]["Value"]["Fn::GetAtt"][1] == "ApiEndpoint"
+    assert "DNSName" in json.dumps(outputs[ecs_key]["Value"])
+    every_endpoint = {
+        naming.endpoint_label(s.name, t) for s in config.services for t in s.targets if t in naming.ENDPOINT_TARGETS
+    }
+    assert {f"{service}/lambda", f"{service}/ecs"} <= every_endpoint == set(stack.outputs.endpoints)

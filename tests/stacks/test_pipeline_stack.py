@@ -1,0 +1,492 @@
+"""PipelineStack's template: V2 with a push trigger, ARM CodeBuild only, dev -> test -> approval -> prod, each
+verified after its deploy, failures to an encrypted topic; the guard and cdk-nag clean on it and its stages."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Stack, Validations, pipelines
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk.assertions import Match, Template
+from support import PIPELINE_SETTINGS, ROOT, pipeline_context, synthesize
+
+from graviton.guardrails.guard import guard_report
+from graviton.pipeline.push_trigger import add_push_trigger
+from graviton.pipeline.verify_step import VerifyReads, verify_step
+from graviton_app.naming import stack_name
+from stacks.environment_stack import EnvironmentOutputs
+from stacks.pipeline_stack import VERIFY_COMMAND, _endpoints_only_step
+
+# The module the verify steps run, from the source checkout.
+VERIFY_MODULE = ROOT / "constructs" / "graviton_commands" / "verify" / "__main__.py"
+
+ARM_IMAGE = "aws/codebuild/amazonlinux-aarch64-standard:3.0"
+ENVIRONMENT_STAGES = {"Dev": "dev", "Test": "test", "Prod": "prod"}
+V2_FLAG = "@aws-cdk/aws-codepipeline:defaultPipelineTypeToV2"
+
+
+@pytest.fixture(scope="module")
+def pipeline_stack(pipeline_synth):
+    return pipeline_synth.app.node.find_child("PipelineStack")
+
+
+@pytest.fixture(scope="module")
+def template_json(pipeline_synth, pipeline_stack) -> dict:
+    return pipeline_synth.stack_template(pipeline_stack)
+
+
+@pytest.fixture(scope="module")
+def template(template_json) -> Template:
+    return Template.from_json(template_json)
+
+
+@pytest.fixture(scope="module")
+def pipeline(template) -> dict:
+    found = template.find_resources("AWS::CodePipeline::Pipeline")
+    assert len(found) == 1
+    return next(iter(found.values()))["Properties"]
+
+
+def stage(pipeline: dict, name: str) -> list[dict]:
+    return next(s["Actions"] for s in pipeline["Stages"] if s["Name"] == name)
+
+
+def provider(action: dict) -> str:
+    return action["ActionTypeId"]["Provider"]
+
+
+def project_of(template_json: dict, action: dict) -> dict:
+    """The CodeBuild project a CodeBuild action runs (the action names it with a Ref)."""
+    return template_json["Resources"][action["Configuration"]["ProjectName"]["Ref"]]["Properties"]
+
+
+def buildspec(project: dict) -> dict:
+    return json.loads(project["Source"]["BuildSpec"])
+
+
+def test_the_pipeline_is_a_v2_pipeline(template):
+    template.has_resource_properties("AWS::CodePipeline::Pipeline", {"PipelineType": "V2"})
+
+
+def test_the_source_is_the_connection_and_only_the_trigger_starts_runs(pipeline):
+    (source,) = stage(pipeline, "Source")
+    assert provider(source) == "CodeStarSourceConnection"
+    assert source["Configuration"] == {
+        "ConnectionArn": PIPELINE_SETTINGS["pipeline_connection_arn"],
+        "FullRepositoryId": PIPELINE_SETTINGS["pipeline_repository"],
+        "BranchName": PIPELINE_SETTINGS["pipeline_branch"],
+        "DetectChanges": False,
+    }
+
+
+def test_pushes_to_the_branch_that_touch_the_file_paths_start_a_run(pipeline):
+    (source,) = stage(pipeline, "Source")
+    assert pipeline["Triggers"] == [
+        {
+            "ProviderType": "CodeStarSourceConnection",
+            "GitConfiguration": {
+                "SourceActionName": source["Name"],
+                "Push": [
+                    {
+                        "Branches": {"Includes": [PIPELINE_SETTINGS["pipeline_branch"]]},
+                        "FilePaths": {"Includes": PIPELINE_SETTINGS["pipeline_file_paths"]},
+                    }
+                ],
+            },
+        }
+    ]
+
+
+def test_without_file_paths_any_push_to_the_branch_starts_a_run():
+    stack = Stack(cdk.App(), "Bare")
+    source_output = codepipeline.Artifact()
+    source = actions.CodeStarConnectionsSourceAction(
+        action_name="Checkout",
+        owner="acme",
+        repo="app",
+        branch="main",
+        connection_arn=PIPELINE_SETTINGS["pipeline_connection_arn"],
+        output=source_output,
+        trigger_on_push=False,
+    )
+    pipeline = codepipeline.Pipeline(
+        stack,
+        "Pipeline",
+        pipeline_type=codepipeline.PipelineType.V2,
+        stages=[
+            codepipeline.StageProps(stage_name="Source", actions=[source]),
+            codepipeline.StageProps(stage_name="Approve", actions=[actions.ManualApprovalAction(action_name="Ok")]),
+        ],
+    )
+    add_push_trigger(pipeline, branch="main", file_paths=[])
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::CodePipeline::Pipeline",
+        {
+            "Triggers": [
+                {
+                    "ProviderType": "CodeStarSourceConnection",
+                    "GitConfiguration": {
+                        "SourceActionName": "Checkout",
+                        "Push": [{"Branches": {"Includes": ["main"]}}],
+                    },
+                }
+            ]
+        },
+    )
+
+
+def test_every_codebuild_project_runs_on_graviton(template):
+    projects = template.find_resources("AWS::CodeBuild::Project")
+    # synth, self-mutation, at least one asset publisher, one verification per environment
+    assert len(projects) >= 6
+    for project in projects.values():
+        environment = project["Properties"]["Environment"]
+        assert (environment["Type"], environment["Image"]) == ("ARM_CONTAINER", ARM_IMAGE)
+
+
+def test_stages_run_source_build_update_assets_then_dev_test_prod(pipeline):
+    assert [s["Name"] for s in pipeline["Stages"]] == [
+        "Source",
+        "Build",
+        "UpdatePipeline",
+        "Assets",
+        "Dev",
+        "Test",
+        "Prod",
+    ]
+
+
+def test_the_stages_deploy_the_stacks_cdk_deploy_deploys(pipeline):
+    for stage_name, environment in ENVIRONMENT_STAGES.items():
+        deploys = [a for a in stage(pipeline, stage_name) if provider(a) == "CloudFormation"]
+        assert {a["Configuration"]["StackName"] for a in deploys} == {stack_name(environment)}
+
+
+def test_prod_waits_for_a_manual_approval_before_its_deploy(pipeline):
+    for stage_name in ("Dev", "Test"):
+        assert not [a for a in stage(pipeline, stage_name) if provider(a) == "Manual"]
+    prod = stage(pipeline, "Prod")
+    (approval,) = [a for a in prod if provider(a) == "Manual"]
+    deploys = [a for a in prod if provider(a) == "CloudFormation"]
+    assert deploys
+    assert approval["RunOrder"] < min(a["RunOrder"] for a in deploys)
+
+
+def pinned(package: str) -> str:
+    [pin] = [
+        line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith(f"{package}==")
+    ]
+    return pin
+
+
+def joined(value) -> str:
+    """An ARN as the template writes it, pseudo parameters as `${AWS::Region}`."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(joined(part) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return f"${{{value['Ref']}}}"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return f"${{{'.'.join(value['Fn::GetAtt'])}}}"
+    return value
+
+
+def role_statements(template_json: dict, project: dict) -> list[dict]:
+    """The statements of the policies attached to a project's service role."""
+    role = project["ServiceRole"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for resource in template_json["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in resource["Properties"]["Roles"]
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def verify_reads_of(template_json: dict, project: dict) -> dict[str, list[str]]:
+    """The verify step's own read statements: action -> resources (ARNs joined); CDK's grants on the project's
+    logs, report groups and artifact bucket are left out."""
+    reads: dict[str, list[str]] = {}
+    for statement in role_statements(template_json, project):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        arns = [joined(r) for r in resources]
+        if any(":report-group/" in arn for arn in arns):
+            continue
+        for action in actions:
+            if action.split(":")[0] in {"cloudformation", "lambda", "ecr", "ecs", "ec2", "codebuild"}:
+                reads.setdefault(action, []).extend(arns)
+    return {action: sorted(resources) for action, resources in reads.items()}
+
+
+def verify_action(pipeline: dict, stage_name: str) -> dict:
+    (verify,) = [a for a in stage(pipeline, stage_name) if provider(a) == "CodeBuild"]
+    return verify
+
+
+@pytest.mark.parametrize("stage_name", ENVIRONMENT_STAGES)
+def test_each_environment_is_verified_on_arm_after_its_deploy(pipeline, template_json, stage_name):
+    environment = ENVIRONMENT_STAGES[stage_name]
+    (source,) = stage(pipeline, "Source")
+    actions_ = stage(pipeline, stage_name)
+    deploys = [a for a in actions_ if provider(a) == "CloudFormation"]
+    verify = verify_action(pipeline, stage_name)
+    assert verify["RunOrder"] > max(a["RunOrder"] for a in deploys)
+    # runs from the source checkout, where the command is
+    assert verify["InputArtifacts"] == source["OutputArtifacts"]
+    assert VERIFY_MODULE.is_file()
+    project = project_of(template_json, verify)
+    assert project["Environment"]["Type"] == "ARM_CONTAINER"
+    spec = buildspec(project)
+    # in the pipeline's account: every check, with the requirements.txt pins; verify reads the outputs itself
+    assert spec["phases"]["install"]["commands"] == [
+        f"python3 -m pip install --quiet {pinned('boto3')} {pinned('pydantic')}"
+    ]
+    assert spec["phases"]["build"]["commands"] == [f"{VERIFY_COMMAND} --env {environment}"]
+    assert "EnvironmentVariables" not in verify["Configuration"]
+
+
+@pytest.mark.parametrize("stage_name", ENVIRONMENT_STAGES)
+def test_the_verify_step_may_read_its_environment_and_the_images_it_runs_only(
+    pipeline, template_json, pipeline_synth, stage_name
+):
+    environment = ENVIRONMENT_STAGES[stage_name]
+    name = stack_name(environment)
+
+    def arn(service: str, resource: str) -> str:
+        return f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
+
+    reads = verify_reads_of(template_json, project_of(template_json, verify_action(pipeline, stage_name)))
+    # dev builds; test and prod run dev's images, so they read dev's repositories, exactly those DevStack creates
+    repositories = sorted(
+        arn("ecr", f"repository/{r['Properties']['RepositoryName']}")
+        for r in pipeline_synth.template_dict("dev")["Resources"].values()
+        if r["Type"] == "AWS::ECR::Repository"
+    )
+    assert len(repositories) == 2
+    assert reads == {
+        "cloudformation:DescribeStacks": [arn("cloudformation", f"stack/{name}/*")],
+        "cloudformation:ListStackResources": [arn("cloudformation", f"stack/{name}/*")],
+        "lambda:GetFunction": [arn("lambda", f"function:{name}-*")],
+        "codebuild:BatchGetProjects": [arn("codebuild", "project/*")],
+        "ecr:DescribeImages": repositories,
+        "ecr:BatchGetImage": repositories,
+        "ecr:GetDownloadUrlForLayer": repositories,
+        "ecs:DescribeTaskDefinition": ["*"],
+        "ec2:DescribeInstances": ["*"],
+    }
+
+
+def test_every_action_the_verify_steps_get_only_reads(pipeline, template_json):
+    for stage_name in ENVIRONMENT_STAGES:
+        reads = verify_reads_of(template_json, project_of(template_json, verify_action(pipeline, stage_name)))
+        verbs = {action.split(":")[1] for action in reads}
+        assert all(verb.startswith(("Describe", "List", "Get", "BatchGet")) for verb in verbs), verbs
+
+
+def test_the_verify_steps_reads_are_acknowledged_one_finding_at_a_time_on_their_own_policy(pipeline_stack):
+    for environment, step in pipeline_stack.verify_steps.items():
+        policy = step.project.role.node.find_child("DefaultPolicy")
+        acknowledged = {
+            rule_id
+            for entry in policy.node.metadata
+            if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+            for rule_id in entry.data
+        }
+        name = stack_name(environment)
+        at = "<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>"
+        assert {
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{at.format('cloudformation')}:stack/{name}/*]",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{at.format('lambda')}:function:{name}-*]",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{at.format('codebuild')}:project/*]",
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+        } <= acknowledged
+
+
+def test_a_stage_without_endpoints_is_still_verified_in_aws_but_not_by_urls_alone():
+    source = pipelines.CodePipelineSource.connection(
+        "acme/app", "main", connection_arn=PIPELINE_SETTINGS["pipeline_connection_arn"]
+    )
+    reads = VerifyReads(statements=(), findings={})
+    step = verify_step(source=source, reads=reads, commands=[f"{VERIFY_COMMAND} --env dev"])
+    assert step.commands == [f"{VERIFY_COMMAND} --env dev"]
+    assert _endpoints_only_step(source, "prod", EnvironmentOutputs()) is None
+
+
+def test_there_is_no_confirm_permissions_broadening(pipeline, pipeline_stack):
+    for stage_name in ENVIRONMENT_STAGES:
+        assert {provider(a) for a in stage(pipeline, stage_name)} <= {"Manual", "CloudFormation", "CodeBuild"}
+        assert len([a for a in stage(pipeline, stage_name) if provider(a) == "CodeBuild"]) == 1
+    paths = [node.node.path for node in pipeline_stack.node.find_all()]
+    assert not [p for p in paths if "ConfirmPermissionsBroadening" in p or "SecurityCheck" in p]
+
+
+def test_the_synth_runs_make_synth_on_pinned_runtimes(pipeline, template_json):
+    (synth,) = stage(pipeline, "Build")
+    spec = buildspec(project_of(template_json, synth))
+    assert spec["phases"]["build"]["commands"] == ["make synth"]
+    assert spec["phases"]["install"]["runtime-versions"] == {"python": "3.12", "nodejs": "22"}
+    assert spec["artifacts"]["base-directory"] == "cdk.out"
+
+
+def test_self_mutation_uses_the_cdk_cli_package_json_pins(pipeline, template_json):
+    cli = json.loads((ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    (update,) = stage(pipeline, "UpdatePipeline")
+    spec = buildspec(project_of(template_json, update))
+    assert f"npm install -g aws-cdk@{cli}" in spec["phases"]["install"]["commands"]
+
+
+def test_asset_publishing_uses_the_cdk_assets_package_json_pins(template_json):
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["cdk-assets"]
+    installs = [
+        command
+        for project in template_json["Resources"].values()
+        if project["Type"] == "AWS::CodeBuild::Project" and "cdk-assets" in json.dumps(project.get("Properties", {}))
+        for command in buildspec(project["Properties"])["phases"]["install"]["commands"]
+        if "cdk-assets@" in command
+    ]
+    assert installs and all(command == f"npm install -g cdk-assets@{pinned}" for command in installs)
+
+
+def test_failures_notify_an_encrypted_topic_codestar_notifications_may_use(template, template_json, pipeline):
+    topics = template.find_resources("AWS::SNS::Topic")
+    (topic_id,) = topics
+    (key_id,) = [k for k, v in template.find_resources("AWS::KMS::Key").items() if v["Properties"]["EnableKeyRotation"]]
+    assert topics[topic_id]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    (pipeline_id,) = template.find_resources("AWS::CodePipeline::Pipeline")
+    rules = template.find_resources("AWS::CodeStarNotifications::NotificationRule")
+    (rule,) = rules.values()
+    assert {"Ref": pipeline_id} in rule["Properties"]["Resource"]["Fn::Join"][1]
+    assert rule["Properties"]["Targets"] == [{"TargetType": "SNS", "TargetAddress": {"Ref": topic_id}}]
+    assert set(rule["Properties"]["EventTypeIds"]) >= {
+        "codepipeline-pipeline-pipeline-execution-failed",
+        "codepipeline-pipeline-action-execution-failed",
+        "codepipeline-pipeline-manual-approval-needed",
+    }
+    (policy_id,) = template.find_resources("AWS::SNS::TopicPolicy", {"Properties": {"Topics": [{"Ref": topic_id}]}})
+    assert policy_id in rule["DependsOn"]
+    codestar = {"Service": "codestar-notifications.amazonaws.com"}
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Allow", "Principal": codestar, "Action": "sns:Publish"})]
+                )
+            }
+        },
+    )
+    key_statements = template_json["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+    assert any(
+        s["Principal"] == codestar and set(s["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+        for s in key_statements
+    )
+
+
+def test_the_stack_outputs_the_pipeline_name_and_the_failure_topic(template):
+    (pipeline_id,) = template.find_resources("AWS::CodePipeline::Pipeline")
+    (topic_id,) = template.find_resources("AWS::SNS::Topic")
+    template.has_output("PipelineName", {"Value": {"Ref": pipeline_id}})
+    template.has_output("FailureTopicArn", {"Value": {"Ref": topic_id}})
+
+
+def test_a_single_account_pipeline_has_no_cross_account_key(template):
+    # the notification topic's key only
+    assert len(template.find_resources("AWS::KMS::Key")) == 1
+
+
+def test_the_guard_checked_pipeline_stack_and_every_stage_without_violations(pipeline_synth, pipeline_stack, template):
+    decisions = guard_report(pipeline_synth.app)
+    stage_stacks = {stage.stack.artifact_id for stage in pipeline_stack.stages.values()}
+    assert len(stage_stacks) == 3
+    assert stage_stacks | {"PipelineStack"} <= {d.stack for d in decisions}
+    assert [d.line() for d in decisions if not d.compliant] == []
+    checked_builds = [d for d in decisions if d.stack == "PipelineStack" and d.rule == "GG-CODEBUILD"]
+    assert len(checked_builds) == len(template.find_resources("AWS::CodeBuild::Project"))
+
+
+def test_cdk_nag_finds_nothing_unacknowledged(pipeline_synth):
+    report = pipeline_synth.outdir / "validation-report.json"
+    assert pipeline_synth.error is None, report.read_text() if report.exists() else ""
+
+
+def test_pipeline_acknowledgements_are_specific_and_never_on_a_stack(pipeline_stack):
+    found = [
+        (node, rule_id, reason)
+        for node in pipeline_stack.node.find_all()
+        for entry in node.node.metadata
+        if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule_id, reason in entry.data.items()
+    ]
+    assert found
+    for node, rule_id, reason in found:
+        if rule_id.startswith("AwsSolutions::"):
+            assert not isinstance(node, Stack), f"blanket acknowledgement {rule_id} on {node.node.path}"
+            assert len(reason) >= 20, rule_id
+            if "IAM5" in rule_id:
+                assert "[" in rule_id, f"{rule_id} must name one finding"
+
+
+def test_compose_still_returns_the_environment_stacks(pipeline_synth):
+    assert {s.stack_name for s in pipeline_synth.stacks.values()} == {"DevStack", "TestStack", "ProdStack"}
+
+
+@pytest.fixture(scope="module")
+def cross_account(tmp_path_factory):
+    """Prod in another account; and CDK's V2-by-default flag off, so only PipelineStack's own setting makes V2."""
+    context = pipeline_context(**{V2_FLAG: False})
+    environments = json.loads(json.dumps(context["environments"]))
+    for name, account in (("dev", "111111111111"), ("test", "111111111111"), ("prod", "222222222222")):
+        environments[name].update(account=account, region="eu-west-1")
+    outdir = tmp_path_factory.mktemp("cross-account.out")
+    synthesized = synthesize({**context, "environments": environments}, outdir)
+    report = outdir / "validation-report.json"
+    assert synthesized.error is None, report.read_text() if report.exists() else ""
+    stack = synthesized.app.node.find_child("PipelineStack")
+    return synthesized, stack, Template.from_json(synthesized.stack_template(stack))
+
+
+def test_the_pipeline_is_v2_without_cdks_default_flag(cross_account):
+    _, _, template = cross_account
+    template.has_resource_properties("AWS::CodePipeline::Pipeline", {"PipelineType": "V2"})
+
+
+def test_an_environment_in_another_account_is_verified_by_its_endpoints_only(cross_account):
+    synthesized, stack, template = cross_account
+    template_json = synthesized.stack_template(stack)
+    pipeline = next(iter(template.find_resources("AWS::CodePipeline::Pipeline").values()))["Properties"]
+    # prod (222222222222): the pipeline's role cannot read that account, so GET /arch only, without boto3
+    prod = verify_action(pipeline, "Prod")
+    project = project_of(template_json, prod)
+    spec = buildspec(project)
+    assert spec["phases"]["build"]["commands"] == [
+        f'{VERIFY_COMMAND} --env prod --no-aws --url "api/lambda=$API_LAMBDA_URL" --url "web/ecs=$WEB_ECS_URL"'
+    ]
+    assert "commands" not in spec["phases"].get("install", {})
+    namespace = next(a["Namespace"] for a in stage(pipeline, "Prod") if a.get("Namespace"))
+    variables = json.loads(prod["Configuration"]["EnvironmentVariables"])
+    assert {(v["name"], v["value"]) for v in variables} == {
+        ("API_LAMBDA_URL", f"#{{{namespace}.ApiLambdaUrl}}"),
+        ("WEB_ECS_URL", f"#{{{namespace}.WebEcsUrl}}"),
+    }
+    assert verify_reads_of(template_json, project) == {}
+    # dev and test (111111111111, the pipeline's): every check, on their pinned account and region
+    for stage_name, name in (("Dev", "DevStack"), ("Test", "TestStack")):
+        reads = verify_reads_of(template_json, project_of(template_json, verify_action(pipeline, stage_name)))
+        assert reads["cloudformation:DescribeStacks"] == [
+            f"arn:aws:cloudformation:eu-west-1:111111111111:stack/{name}/*"
+        ]
+        assert reads["ecr:BatchGetImage"] == [
+            f"arn:aws:ecr:eu-west-1:111111111111:repository/graviton-guarantee-dev-{service}"
+            for service in ("api", "web")
+        ]
+
+
+def test_environments_in_other_accounts_get_a_rotated_artifact_key(cross_account):
+    synthesized, stack, template = cross_account
+    assert (stack.account, stack.region) == ("111111111111", "eu-west-1")  # dev's: no pipeline_account given
+    keys = template.find_resources("AWS::KMS::Key", {"Properties": {"EnableKeyRotation": True}})
+    assert len(keys) == 2  # the artifact bucket's and the notification topic's
+    assert not [d for d in guard_report(synthesized.app) if not d.compliant]
