@@ -1,4 +1,8 @@
-"""A service's build context: which files it holds, its content-addressed tag, and its zip."""
+"""A service's build context: which files it holds, its content-addressed tag, and its zip.
+
+Standard library only (`fingerprint` reproduces CDK's own hash), so `docker-push` computes the same tag as the
+synth without loading aws-cdk-lib.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from aws_cdk import DockerIgnoreStrategy, FileSystem, IgnoreMode
-
 from graviton.constants import PLATFORM
+from graviton.image_build.fingerprint import DockerIgnore, fingerprint
 
 
 def dockerignore_patterns(source_dir: Path) -> list[str]:
@@ -23,15 +26,13 @@ def dockerignore_patterns(source_dir: Path) -> list[str]:
 
 
 def image_tag(source_dir: Path, *, dockerfile: str, build_args: Mapping[str, str] | None = None) -> str:
-    """sha256 of the context (CDK's own fingerprint, .dockerignore applied), Dockerfile, build args, platform.
+    """sha256 of the context (CDK's fingerprint, .dockerignore applied), Dockerfile, build args, platform.
 
     Unchanged inputs give the same tag on any machine; any change gives a new one.
     """
-    context = FileSystem.fingerprint(
-        str(source_dir), exclude=dockerignore_patterns(source_dir), ignore_mode=IgnoreMode.DOCKER
-    )
     parts = {
-        "context": context,  # holds the Dockerfile: ArmImageBuild refuses a Dockerfile .dockerignore leaves out
+        # holds the Dockerfile: ArmImageBuild refuses a Dockerfile .dockerignore leaves out
+        "context": fingerprint(source_dir, exclude=dockerignore_patterns(source_dir)),
         "dockerfile": dockerfile,
         "build_args": dict(sorted((build_args or {}).items())),
         "platform": PLATFORM,
@@ -42,15 +43,16 @@ def image_tag(source_dir: Path, *, dockerfile: str, build_args: Mapping[str, str
 def is_ignored(source_dir: Path, name: str) -> bool:
     """Whether .dockerignore leaves `name` out of the context (and so out of the uploaded zip)."""
     root = source_dir.resolve()
-    return DockerIgnoreStrategy(str(root), dockerignore_patterns(root)).ignores(str(root / name))
+    return DockerIgnore(root, dockerignore_patterns(root)).ignores(root / name)
 
 
 def context_files(source_dir: Path) -> Iterator[Path]:
-    """Files `docker build` would send, decided by CDK's own .dockerignore matcher."""
+    """Files `docker build` would send, decided as CDK's .dockerignore matcher decides them (a link to a file in
+    the folder counts as that file, as the zip stores its content)."""
     root = source_dir.resolve()
-    ignore = DockerIgnoreStrategy(str(root), dockerignore_patterns(root))
+    ignore = DockerIgnore(root, dockerignore_patterns(root))
     for path in sorted(root.rglob("*")):
-        if path.is_file() and not ignore.ignores(str(path)):
+        if path.is_file() and not ignore.ignores(path):
             yield path
 
 
