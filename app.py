@@ -13,7 +13,7 @@ from graviton import guard
 from graviton_app.config import AppConfig, ConfigError, load_config
 from graviton_app.context import ContextError, read_context
 from graviton_app.placement import pipeline_placement
-from stacks import EnvironmentStack, PipelineStack
+from stacks.environment_stack import EnvironmentStack
 
 ROOT = Path(__file__).resolve().parent
 
@@ -27,6 +27,8 @@ def compose(app: cdk.App, config: AppConfig, *, root: Path = ROOT) -> dict[str, 
         for environment in config.environments
     }
     if not config.pipeline_missing:
+        from stacks.pipeline_stack import PipelineStack  # CDK Pipelines loads only for an app that has one
+
         placement = pipeline_placement(config)
         env = cdk.Environment(account=placement.account, region=placement.region) if placement.pinned else None
         PipelineStack(app, "PipelineStack", config=config, root=root, env=env)

@@ -1,7 +1,2 @@
-"""The app's stacks: thin compositions of graviton constructs."""
-
-from stacks.environment_stack import EnvironmentStack
-from stacks.environment_stage import EnvironmentStage
-from stacks.pipeline_stack import PipelineStack
-
-__all__ = ["EnvironmentStack", "EnvironmentStage", "PipelineStack"]
+"""The app's stacks: thin compositions of graviton constructs (`environment_stack`, `environment_stage`,
+`pipeline_stack`)."""

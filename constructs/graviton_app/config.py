@@ -34,7 +34,7 @@ from graviton.constants import FARGATE_MEMORY, LOG_RETENTION_DAYS, PLATFORM, PLA
 from graviton.guardrails.instance_types import is_graviton
 from graviton_app import naming
 
-DOCKER_ROOT = "docker"
+DOCKER_ROOT = naming.DOCKER_ROOT
 EnvironmentName = Literal["dev", "test", "prod"]
 ServiceTarget = Literal["lambda", "ecs", "eks"]
 

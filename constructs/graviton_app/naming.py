@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 ENVIRONMENT_NAMES = ("dev", "test", "prod")
+# Each service's sources live in `docker/<folder>/`.
+DOCKER_ROOT = "docker"
 
 # Stack outputs docker-push and verify read.
 OUTPUT_SOURCES_BUCKET = "BuildSourcesBucket"

@@ -14,11 +14,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graviton.constants import CONTAINER_PORT
-from graviton_app.config import ConfigError, ServiceConfig
 from graviton_commands.cli import CommandParser, Refusal
-from graviton_commands.docker_push import checked_dockerfile, read_config
+from graviton_commands.docker_push import checked_dockerfile, configured, read_config
+
+if TYPE_CHECKING:
+    from graviton_app.config import ServiceConfig
 
 PREFIX = "docker-build"
 
@@ -84,12 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.arch not in ARCHITECTURES:
             raise Refusal(f"--arch '{args.arch}' is not allowed; allowed: {', '.join(ARCHITECTURES)}")
         config = read_config(root, args.context)
-        service = config.service(args.service) if args.service else config.services[0]
+        _, service = configured(config, service=args.service)
         dockerfile = checked_dockerfile(root, service, args.dockerfile)
         docker = shutil.which("docker")
         if docker is None:
             raise Refusal("'docker' is not on PATH; install Docker with buildx to build locally")
-    except (Refusal, ConfigError) as err:
+    except Refusal as err:
         print(f"{PREFIX}: {err}", file=sys.stderr)
         return 2
     tag = local_tag(config.project, service, args.arch)

@@ -18,14 +18,15 @@ import uuid
 from argparse import ArgumentTypeError
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graviton.image_build.source import image_tag, zip_context
 from graviton_app import naming
-from graviton_app.config import DOCKER_ROOT, AppConfig, ConfigError, EnvironmentConfig, ServiceConfig, load_config
-from graviton_app.context import ContextError, read_context
+from graviton_app.naming import DOCKER_ROOT
 from graviton_commands import aws
 from graviton_commands.cli import CommandParser, Refusal
+
+if TYPE_CHECKING:
+    from graviton_app.config import AppConfig, EnvironmentConfig, ServiceConfig
 
 PREFIX = "docker-push"
 DEFAULT_POLL_SECONDS = 10.0
@@ -33,9 +34,24 @@ DEFAULT_POLL_SECONDS = 10.0
 
 def read_config(root: Path, overrides: list[str] | None = None) -> AppConfig:
     """The app's settings in `root`, with `-c` overrides, validated as `cdk synth` validates them."""
+    from graviton_app.config import ConfigError, load_config  # pydantic: loaded once there is something to read
+    from graviton_app.context import ContextError, read_context
+
     try:
         return load_config(read_context(root, overrides or ()).values, root=root)
     except (ConfigError, ContextError) as err:
+        raise Refusal(str(err)) from None
+
+
+def configured(config: AppConfig, *, environment: str | None = None, service: str | None = None) -> tuple:
+    """(the environment's settings or None, the named service or else the first), refused in the settings' own
+    line when either is not configured."""
+    from graviton_app.config import ConfigError
+
+    try:
+        settings = config.environment(environment) if environment else None
+        return settings, config.service(service) if service else config.services[0]
+    except ConfigError as err:
         raise Refusal(str(err)) from None
 
 
@@ -130,6 +146,7 @@ def push(
         start_build_request,
         with_retry,
     )
+    from graviton.image_build.source import image_tag, zip_context
 
     connection = aws.connect(environment, region=settings.region, account=settings.account)
     clients = {name: connection.client(name) for name in ("cloudformation", "s3", "codebuild", "ecr")}
@@ -204,16 +221,15 @@ def main(argv: list[str] | None = None) -> int:
     root: Path = args.root
     try:
         config = read_config(root, args.context)
-        settings = config.environment(args.environment)
+        settings, service = configured(config, environment=args.environment, service=args.service)
         if settings.images_from:
             raise Refusal(
                 f"environment '{args.environment}' runs the images {settings.images_from} builds (images_from);"
                 f" build there: make docker-push-{settings.images_from} SERVICE={args.service}"
             )
-        service = config.service(args.service)
         dockerfile = checked_dockerfile(root, service, args.dockerfile)
         return push(root, args.environment, settings, service, dockerfile, poll_seconds=args.poll_seconds)
-    except (Refusal, ConfigError) as err:
+    except Refusal as err:
         print(f"{PREFIX}: {err}", file=sys.stderr)
     except aws.client_errors() as err:
         print(f"{PREFIX}: {aws.aws_error(err)}", file=sys.stderr)

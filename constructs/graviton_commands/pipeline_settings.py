@@ -13,18 +13,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graviton_app.config import AppConfig, ConfigError, load_config
-from graviton_app.context import ContextError, read_context
-from graviton_app.placement import placement_problem
 from graviton_commands.cli import CommandParser
+
+if TYPE_CHECKING:
+    from graviton_app.config import AppConfig
 
 PROG = "python -m graviton_commands.pipeline_settings"
 
 
 def check(root: Path, overrides: Sequence[str] = ()) -> tuple[int, str, list[str]]:
     """(exit code, the line to print, warnings)."""
+    from graviton_app.config import ConfigError, load_config  # pydantic: loaded once there is something to check
+    from graviton_app.context import ContextError, read_context
+    from graviton_app.placement import placement_problem
+
     try:
         context = read_context(root, overrides)
         config = load_config(context.values, root=root)

@@ -119,7 +119,7 @@ def test_an_account_pins_the_stack_to_it(pinned):
 
 def test_a_service_on_lambda_and_ecs_gets_an_endpoint_output_for_each():
     from graviton_app import naming
-    from stacks import EnvironmentStack
+    from stacks.environment_stack import EnvironmentStack
 
     context = json.loads(json.dumps(repo_context()))
     context["services"][0]["targets"] = ["lambda", "ecs"]

@@ -28,7 +28,6 @@ from aws_cdk import (
     Stage,
     Validations,
 )
-from aws_cdk.aws_ecr_assets import DockerImageAsset
 
 from constructs import Construct, IConstruct
 from graviton.guardrails.assembly import read_stack
@@ -129,6 +128,8 @@ def _stacks(scope: IConstruct):
 def _construct_paths(stack: Stack) -> dict[str, str]:
     """Logical id or asset hash -> construct path in a stack and its NestedStacks (in-process apps write no
     path metadata)."""
+    from aws_cdk.aws_ecr_assets import DockerImageAsset  # only a violation without a path needs it
+
     paths = {}
     for node in stack.node.find_all():
         if isinstance(node, CfnResource):

@@ -19,12 +19,10 @@ import sys
 from pathlib import Path
 
 from graviton_commands.cli import CommandParser
-from graviton_commands.cost.errors import CostError
-from graviton_commands.cost.prices import PRICES
-from graviton_commands.cost.render_json import render_json
-from graviton_commands.cost.render_svg import render_svg
-from graviton_commands.cost.render_text import render_text
-from graviton_commands.cost.report import build_report
+from graviton_commands.cost.errors import CostError, require_assembly
+
+# The price table beside this command (cost/prices.json); prices.py, which models it, loads pydantic.
+PRICES = Path(__file__).with_name("prices.json")
 
 PROG = "graviton.cost"
 
@@ -42,6 +40,17 @@ def main(argv: list[str] | None = None) -> int:
         "-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="override a cdk.json setting"
     )
     args = parser.parse_args(argv)
+    try:
+        require_assembly(args.cdk_out)
+    except CostError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return 2
+    # The report's modules load pydantic: --help and usage errors do without them.
+    from graviton_commands.cost.render_json import render_json
+    from graviton_commands.cost.render_svg import render_svg
+    from graviton_commands.cost.render_text import render_text
+    from graviton_commands.cost.report import build_report
+
     svg_path: Path = args.svg or args.cdk_out / "cost.svg"
     try:
         report = build_report(args.cdk_out, args.config, args.prices, args.context)

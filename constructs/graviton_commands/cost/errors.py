@@ -4,6 +4,14 @@ Its own module so the loaders (`prices`, `usage`, `report`) and the command line
 each other.
 """
 
+from pathlib import Path
+
 
 class CostError(ValueError):
     """An input the report cannot be made from; the message is one line (exit 2)."""
+
+
+def require_assembly(cdk_out: Path) -> None:
+    """Refuse a folder that holds no cloud assembly, before anything else is read."""
+    if not (cdk_out / "manifest.json").is_file():
+        raise CostError(f"{cdk_out} has no manifest.json; run make synth first")

@@ -18,7 +18,7 @@ from graviton.guardrails.assembly import StackContent, read_assembly
 from graviton.guardrails.rules import Resource
 from graviton_app.config import UsageConfig
 from graviton_app.naming import ENVIRONMENT_NAMES, stack_name
-from graviton_commands.cost.errors import CostError
+from graviton_commands.cost.errors import CostError, require_assembly
 from graviton_commands.cost.formatting import quantity_text
 from graviton_commands.cost.prices import PriceTable, load_prices
 from graviton_commands.cost.pricing import Pricer
@@ -113,8 +113,7 @@ def price_environment(environment: str, stack: StackContent, usage: UsageConfig,
 def environment_stacks(cdk_out: Path) -> tuple[list[tuple[str, StackContent]], list[str]]:
     """Each environment's stack in the assembly (top-level first, a pipeline stage's copy counted once), and notes
     on the stacks left out."""
-    if not (cdk_out / "manifest.json").is_file():
-        raise CostError(f"{cdk_out} has no manifest.json; run make synth first")
+    require_assembly(cdk_out)
     try:
         stacks = list(read_assembly(cdk_out))
     except (OSError, ValueError, KeyError, AttributeError, TypeError) as err:
