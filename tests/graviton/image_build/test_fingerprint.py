@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from support import ROOT
 
 from graviton.image_build import fingerprint as port
+from graviton.image_build.source import dockerignore_patterns
 
 REPO = ROOT
 CHUNK = 8 * 1024  # fingerprint.js reads files in 8 KiB chunks
@@ -40,15 +41,6 @@ TREE_EXAMPLES = 60
 # does so right after collection, so point it elsewhere now, unless the caller already chose a place.
 if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
     configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "graviton-hypothesis")
-
-
-def dockerignore_patterns(source_dir: Path) -> list[str]:
-    """What source.py's `dockerignore_patterns` passes CDK: stripped lines, no blanks, no '#' comments."""
-    ignore_file = source_dir / ".dockerignore"
-    if not ignore_file.is_file():
-        return []
-    lines = (line.strip() for line in ignore_file.read_text().splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
 
 
 # --- outcomes: a value, or the kind of failure -------------------------------------------------------------------
