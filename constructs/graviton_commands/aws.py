@@ -6,6 +6,7 @@ boto3 is imported on first use, so `--help` and refusals never pay for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from graviton_commands.cli import Refusal
@@ -50,6 +51,24 @@ def aws_error(err: Exception) -> str:
     return " ".join(text.split())
 
 
+def _botocore_session() -> Any:
+    """A fresh botocore session that shares one loader of service models with the others of this process: a
+    session per connection reads credentials and the profile anew, and parsing EC2's model again each time costs
+    about half a second."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _shared_loader())
+    return session
+
+
+@cache
+def _shared_loader() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_component("data_loader")
+
+
 def connect(
     environment: str,
     *,
@@ -73,7 +92,7 @@ def connect(
         from botocore.exceptions import NoCredentialsError
     except ImportError:
         raise Refusal(f"{purpose} boto3: run make setup (or pip install boto3){credentials_hint}") from None
-    session = boto3.Session(region_name=region)
+    session = boto3.Session(botocore_session=_botocore_session(), region_name=region)
     if not session.region_name:
         raise Refusal(
             f"no AWS region: environment '{environment}' sets no 'region' in cdk.json and neither {region_sources}"
