@@ -39,17 +39,14 @@ class Context:
         ]
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from `path`; ContextError with one line when it is missing, unreadable or not an object."""
+def read_json(path: Path) -> Any:
+    """The JSON value in `path`; ContextError with one line when it is missing, unreadable or not JSON."""
     try:
-        document = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError) as err:
         raise ContextError(f"cannot read {path} ({type(err).__name__}: {err})") from None
     except json.JSONDecodeError as err:
         raise ContextError(f"{path} is not JSON ({err.msg}, line {err.lineno})") from None
-    if not isinstance(document, dict):
-        raise ContextError(f"{path} must hold a JSON object")
-    return document
 
 
 def parse_overrides(overrides: Sequence[str]) -> dict[str, str]:
@@ -77,16 +74,14 @@ def read_context(
     cdk.context.json, then `overrides`.
     """
     path = config_file or root / CONFIG_FILE
-    try:
-        committed = read_json(path)["context"]
-    except (KeyError, ContextError) as err:
-        if isinstance(err, ContextError) and "must hold" not in str(err):
-            raise
-        raise ContextError(f"{path} has no 'context' object; is it a cdk.json?") from None
+    document = read_json(path)
+    committed = document.get("context") if isinstance(document, dict) else None
     if not isinstance(committed, dict):
         raise ContextError(f"{path} has no 'context' object; is it a cdk.json?")
     lookups_path = root / LOOKUPS_FILE
     lookups = read_json(lookups_path) if lookups_path.is_file() else {}
+    if not isinstance(lookups, dict):
+        raise ContextError(f"{lookups_path} must hold a JSON object")
     if CLI_CONTEXT_VARIABLE in environ:
         try:
             given = json.loads(environ[CLI_CONTEXT_VARIABLE])
