@@ -1,26 +1,47 @@
 #!/usr/bin/env python3
-"""The CDK app: read the settings, build one stack per environment, apply the checks. Composition only."""
+"""The CDK app: read the settings, build one stack per environment, apply the checks. Composition only.
+
+The settings are read and checked before aws-cdk-lib loads, so a bad value is refused at once.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
-
-from graviton import guard
 from graviton_app.config import AppConfig, ConfigError, load_config
 from graviton_app.context import ContextError, read_context
-from graviton_app.placement import pipeline_placement
-from stacks.environment_stack import EnvironmentStack
+from graviton_app.placement import placement_problem
+
+if TYPE_CHECKING:
+    import aws_cdk as cdk
+
+    from stacks.environment_stack import EnvironmentStack
 
 ROOT = Path(__file__).resolve().parent
+
+
+def settings(context: dict, *, root: Path = ROOT) -> AppConfig:
+    """The checked settings; ConfigError with one line for a bad value or a pipeline CDK could not place."""
+    config = load_config(context, root=root)
+    problem = None if config.pipeline_missing else placement_problem(config)
+    if problem:
+        raise ConfigError(problem)
+    return config
 
 
 def compose(app: cdk.App, config: AppConfig, *, root: Path = ROOT) -> dict[str, EnvironmentStack]:
     """Add every environment's stack to `app`, guarded for arm64, with cdk-nag on all of them; and PipelineStack
     when its settings are given (`make deploy-pipeline` names the missing ones)."""
+    import aws_cdk as cdk
+    from cdk_nag import AwsSolutionsChecks
+
+    from graviton import guard
+    from graviton_app.placement import pipeline_placement
+    from stacks.environment_stack import EnvironmentStack
+
     guard(app)
     stacks: dict[str, EnvironmentStack] = {
         environment: EnvironmentStack.for_environment(app, config=config, environment=environment, root=root)
@@ -38,12 +59,20 @@ def compose(app: cdk.App, config: AppConfig, *, root: Path = ROOT) -> dict[str, 
 
 def main() -> None:
     try:
-        context = read_context(ROOT)
-        app = cdk.App(context=dict(context.values))
-        compose(app, load_config(app.node.get_all_context(), root=ROOT))  # PipelineStack refuses with one line too
+        context = dict(read_context(ROOT).values)
+        config = settings(context)
     except (ConfigError, ContextError) as err:
         sys.exit(str(err))
+    import aws_cdk as cdk
+
+    app = cdk.App(context=context)
+    compose(app, config)
     app.synth()  # the guard reports violations itself, in one list, and the app exits 1
+    # The assembly is written. Exit now rather than through jsii's orderly shutdown, which waits about a second
+    # for Node to tear down the app's heap; Node exits by itself when its stdin closes with this process.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ CONFIG_FILE = "cdk.json"
 LOOKUPS_FILE = "cdk.context.json"
 # Where the CDK CLI hands the app its merged context.
 CLI_CONTEXT_VARIABLE = "CDK_CONTEXT_JSON"
+# Where it puts the part that does not fit in an environment variable (128 KiB): a JSON file of the other keys.
+CLI_OVERFLOW_VARIABLE = "CONTEXT_OVERFLOW_LOCATION_ENV"
 
 
 class ContextError(ValueError):
@@ -70,7 +72,8 @@ def read_context(
     """The context `cdk synth` would give the app in `root` (whose cdk.json is `config_file`, by default
     `root/cdk.json`).
 
-    Under the CDK CLI (`CDK_CONTEXT_JSON` set) that is the CLI's own merge; otherwise cdk.json's `context`, then
+    Under the CDK CLI (`CDK_CONTEXT_JSON` set) that is the CLI's own merge, with the keys it moved to its overflow
+    file when the context is large; otherwise cdk.json's `context`, then
     cdk.context.json, then `overrides`.
     """
     path = config_file or root / CONFIG_FILE
@@ -87,7 +90,10 @@ def read_context(
             given = json.loads(environ[CLI_CONTEXT_VARIABLE])
         except json.JSONDecodeError as err:
             raise ContextError(f"{CLI_CONTEXT_VARIABLE}: not JSON ({err.msg})") from None
-        values = {**given, **parse_overrides(overrides)}
+        overflow = read_json(Path(environ[CLI_OVERFLOW_VARIABLE])) if environ.get(CLI_OVERFLOW_VARIABLE) else {}
+        if not isinstance(given, dict) or not isinstance(overflow, dict):
+            raise ContextError(f"{CLI_CONTEXT_VARIABLE}: the CDK CLI's context must be a JSON object")
+        values = {**given, **overflow, **parse_overrides(overrides)}
     else:
         values = {**committed, **lookups, **parse_overrides(overrides)}
     return Context(values=values, committed=committed, lookups=lookups)
