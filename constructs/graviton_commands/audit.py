@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from graviton.guardrails.assembly import StackContent, load_template, read_assembly, resources_of
-from graviton.guardrails.check import Decision, evaluate, summary_table, violations
+from graviton.guardrails.check import Decision, advisories, evaluate, summary_table, unchecked, violations
 from graviton_commands.cli import CommandParser
 
 PREFIX = "graviton.audit"
@@ -41,17 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print every decision as JSON")
     args = parser.parse_args(argv)
     try:
-        decisions: list[Decision] = evaluate(stacks_at(args.path))
+        stacks = stacks_at(args.path)
     except ValueError as err:
         print(f"{PREFIX}: {err}", file=sys.stderr)
         return 2
+    decisions: list[Decision] = evaluate(stacks)
     found = violations(decisions)
     if args.json:
         print(json.dumps([d.as_json() for d in decisions], indent=2))
     else:
-        print(summary_table(decisions))
+        print(summary_table(decisions, unchecked(stacks)))
         for decision in found:
             print(f"  {decision.line()}")
+        for decision in advisories(decisions):
+            print(f"  advisory: {decision.line()}")
         print(f"{len(found)} violation(s)" if found else "all compute and image assets are arm64")
     return 1 if found else 0
 

@@ -51,13 +51,34 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
 _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
+# SAM's Globals sections, by the resource type each applies to.
+SAM_GLOBALS = {"Function": "AWS::Serverless::Function"}
+
+
+def with_globals(globals_: Any, properties: Any) -> Any:
+    """A resource's properties after SAM's Globals: maps merge, lists append (Globals first), a resource's scalar
+    wins (the AWS SAM specification's rules)."""
+    if isinstance(globals_, dict) and isinstance(properties, dict):
+        merged = dict(globals_)
+        for key, value in properties.items():
+            merged[key] = with_globals(globals_[key], value) if key in globals_ else value
+        return merged
+    if isinstance(globals_, list) and isinstance(properties, list):
+        return [*globals_, *properties]
+    return properties
+
+
 def resources_of(template: dict[str, Any], paths: dict[str, str] | None = None) -> list[Resource]:
-    """The template's resources; `paths` gives construct paths (by logical id) where Metadata has none."""
+    """The template's resources, with SAM's Globals applied; `paths` gives construct paths (by logical id) where
+    Metadata has none."""
+    globals_ = template.get("Globals")
+    sections: dict[str, Any] = globals_ if isinstance(globals_, dict) else {}
+    by_type = {SAM_GLOBALS[name]: value for name, value in sections.items() if name in SAM_GLOBALS}
     return [
         Resource(
             logical_id=logical_id,
             type=body.get("Type", ""),
-            properties=body.get("Properties") or {},
+            properties=with_globals(by_type.get(body.get("Type", ""), {}), body.get("Properties") or {}),
             path=(body.get("Metadata") or {}).get(PATH_METADATA) or (paths or {}).get(logical_id, ""),
             remediated=(body.get("Metadata") or {}).get(REMEDIATED_METADATA, ""),
         )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 from graviton.guardrails.assembly import StackContent
@@ -27,6 +27,7 @@ class Decision:
     found: str
     fix: str
     remediated: str = ""  # what the guard switched to arm64 (CDK's own functions), else empty
+    advisory: bool = False  # an advisory rule's verdict: reported, never a violation
 
     def line(self) -> str:
         return (
@@ -62,23 +63,49 @@ def evaluate(stacks: Iterable[StackContent]) -> list[Decision]:
                         found=verdict.found,
                         fix=verdict.fix or rule.fix,
                         remediated=remediated,
+                        advisory=rule.advisory,
                     )
                 )
     return decisions
 
 
 def violations(decisions: Iterable[Decision]) -> list[Decision]:
-    return [d for d in decisions if not d.compliant]
+    """What fails synth: every non-compliant verdict of a rule that is not advisory."""
+    return [d for d in decisions if not d.compliant and not d.advisory]
 
 
-def summary_table(decisions: list[Decision]) -> str:
-    """Per stack: compute resources and assets checked, remediated, violations."""
-    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+def advisories(decisions: Iterable[Decision]) -> list[Decision]:
+    """What is reported with its arm64 alternative and never fails synth."""
+    return [d for d in decisions if not d.compliant and d.advisory]
+
+
+def unchecked(stacks: Iterable[StackContent]) -> dict[str, dict[str, int]]:
+    """Per stack, how many resources of each type no rule looks at (buckets, roles, ... and any type newer than
+    the guard): said, not hidden."""
+    return {
+        stack.name: dict(sorted(Counter(r.type for r in stack.resources if r.type not in _RULES_BY_TYPE).items()))
+        for stack in stacks
+    }
+
+
+def summary_table(decisions: list[Decision], not_checked: Mapping[str, Mapping[str, int]] | None = None) -> str:
+    """Per stack: resources and assets checked, remediated, violations, advisories, and resources no rule reads."""
+    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for stack in not_checked or {}:
+        rows[stack]  # a stack with nothing to check still gets its row
     for d in decisions:
         row = rows[d.stack]
         row[0] += 1
         row[1] += bool(d.remediated)
-        row[2] += not d.compliant
-    header = f"{'arm64 guard: stack':<40} {'checked':>8} {'remediated':>11} {'violations':>11}"
-    lines = [header] + [f"{stack:<40} {c:>8} {r:>11} {v:>11}" for stack, (c, r, v) in rows.items()]
+        row[2] += not d.compliant and not d.advisory
+        row[3] += not d.compliant and d.advisory
+    header = f"{'arm64 guard: stack':<40} {'checked':>8} {'remediated':>11} {'violations':>11} {'advisory':>9}"
+    if not_checked is not None:
+        header += f" {'unchecked':>10}"
+    lines = [header]
+    for stack, (c, r, v, a) in rows.items():
+        line = f"{stack:<40} {c:>8} {r:>11} {v:>11} {a:>9}"
+        if not_checked is not None:
+            line += f" {sum((not_checked.get(stack) or {}).values()):>10}"
+        lines.append(line)
     return "\n".join(lines)

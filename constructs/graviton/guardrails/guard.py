@@ -31,7 +31,7 @@ from aws_cdk import (
 
 from constructs import Construct, IConstruct
 from graviton.guardrails.assembly import read_stack
-from graviton.guardrails.check import Decision, evaluate, summary_table, violations
+from graviton.guardrails.check import Decision, advisories, evaluate, summary_table, unchecked, violations
 from graviton.guardrails.remediation import RemediateCdkFunctions
 from graviton.guardrails.rules.pack import PACK
 
@@ -83,8 +83,9 @@ class GuardPlugin:
             ]
             decisions = evaluate(stacks)
         self.decisions = decisions
-        self._write_report(decisions)
-        print(summary_table(decisions), file=sys.stderr)
+        not_checked = unchecked(stacks)
+        self._write_report(decisions, not_checked)
+        print(summary_table(decisions, not_checked), file=sys.stderr)
         found = violations(decisions)
         return PolicyValidationPluginReportBeta1(
             success=not found,
@@ -97,8 +98,13 @@ class GuardPlugin:
         paths = _construct_paths(stack) if stack and with_paths else None
         return read_stack(Path(template), stack.node.path if stack else None, paths)
 
-    def _write_report(self, decisions: list[Decision]) -> None:
-        report = {"rules": {rule.id: rule.title for rule in PACK.values()}, "checked": [d.as_json() for d in decisions]}
+    def _write_report(self, decisions: list[Decision], not_checked: dict[str, dict[str, int]]) -> None:
+        report = {
+            "rules": {rule.id: rule.title for rule in PACK.values()},
+            "checked": [d.as_json() for d in decisions],
+            "advisory": [d.as_json() for d in advisories(decisions)],
+            "unchecked": not_checked,  # per stack, resources by type that no rule reads
+        }
         (Path(self._app.outdir) / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
 
     def _violation(self, decision: Decision, stacks) -> PolicyViolationBeta1:

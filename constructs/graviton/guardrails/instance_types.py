@@ -26,3 +26,28 @@ def family(instance_type: str) -> str:
 
 def is_graviton(instance_type: str) -> bool:
     return family(instance_type) in GRAVITON_FAMILIES
+
+
+# What attribute-based instance selection says when it picks Graviton only.
+GRAVITON_MANUFACTURER = "amazon-web-services"
+ARM64_ARCHITECTURE = "arm64"
+
+
+def requirements_problem(requirements: object) -> str | None:
+    """None when attribute-based selection (`InstanceRequirements`) can launch Graviton only, else what it allows.
+
+    Graviton only means: `Architectures` is `[arm64]`, `CpuManufacturers` is `[amazon-web-services]`, or every
+    `AllowedInstanceTypes` pattern names a Graviton family.
+    """
+    if not isinstance(requirements, dict):
+        return f"InstanceRequirements {requirements!r} cannot be read"
+    if requirements.get("Architectures") == [ARM64_ARCHITECTURE]:
+        return None
+    if requirements.get("CpuManufacturers") == [GRAVITON_MANUFACTURER]:
+        return None
+    allowed = requirements.get("AllowedInstanceTypes")
+    if isinstance(allowed, list) and allowed and all(isinstance(t, str) and is_graviton(t) for t in allowed):
+        return None
+    keys = ("Architectures", "CpuManufacturers", "AllowedInstanceTypes")
+    said = {k: requirements[k] for k in keys if k in requirements}
+    return f"InstanceRequirements {said or 'with no CPU restriction'} can launch x86 instances"

@@ -32,6 +32,10 @@ def test_the_pack_lists_exactly_these_rules():
         "GG-EKS",
         "GG-EC2",
         "GG-APPRUNNER",
+        "GG-BATCH",
+        "GG-EMR-SERVERLESS",
+        "GG-X86-ONLY",
+        "GG-DATA-CLASS",
     ]
     assert all(rule.title and rule.explanation and rule.fix for rule in RULES)
 

@@ -69,6 +69,7 @@ class Rule:
     fix: str
     applies_to: tuple[str, ...]  # CloudFormation resource types, or (ASSET,)
     check: Callable[[Any], Verdict]
+    advisory: bool = False  # reported in arm64-report.json with the arm64 alternative; never fails synth
 
 
 def is_token(value: Any) -> bool:
@@ -93,3 +94,25 @@ def get(properties: Mapping[str, Any], *keys: str) -> Any:
 def fix_for_path(path: str, fixes_by_marker: Mapping[str, str]) -> str | None:
     """The fix of the first marker found in a construct path (CDK parts that need another remedy), or None."""
     return next((fix for marker, fix in fixes_by_marker.items() if marker in path), None)
+
+
+def values_at(properties: Mapping[str, Any], path: str) -> list[Any]:
+    """Every value at a dotted path, `[]` stepping into each list item: `A.B[].C`. A token met on the way is
+    returned as the value, so the caller refuses what it cannot resolve."""
+    found: list[Any] = [properties]
+    for step in path.split("."):
+        key, each = step.removesuffix("[]"), step.endswith("[]")
+        next_found: list[Any] = []
+        for value in found:
+            if is_token(value):
+                next_found.append(value)
+                continue
+            item = value.get(key) if isinstance(value, Mapping) else None
+            if item is None:
+                continue
+            if each and isinstance(item, list):
+                next_found.extend(item)
+            else:
+                next_found.append(item)
+        found = next_found
+    return found

@@ -1,4 +1,4 @@
-"""GG-LAMBDA: every Lambda function runs on arm64; a missing Architectures means x86_64."""
+"""GG-LAMBDA: every Lambda function (and SAM function) runs on arm64; a missing Architectures means x86_64."""
 
 from __future__ import annotations
 
@@ -35,8 +35,13 @@ UNGUARDED_FIX = (
 )
 
 
+FUNCTION_TYPES = ("AWS::Lambda::Function", "AWS::Serverless::Function")
+# A SAM template is plain CloudFormation to its authors: the fix names the property, not a CDK call.
+SAM_FIX = "set Architectures: [arm64] on the function or in Globals.Function"
+
+
 def check(resource: Resource) -> Verdict:
-    if resource.type != "AWS::Lambda::Function":
+    if resource.type not in FUNCTION_TYPES:
         return NOT_APPLICABLE
     architectures = resource.properties.get("Architectures")
     if is_token(architectures) or any(is_token(a) for a in architectures or []):
@@ -44,6 +49,8 @@ def check(resource: Resource) -> Verdict:
     if architectures == ["arm64"]:
         return compliant("arm64")
     found = "x86_64 (Architectures unset)" if architectures is None else ",".join(architectures)
+    if resource.type == "AWS::Serverless::Function":
+        return violation(found, SAM_FIX)
     part = fix_for_path(resource.path, X86_ONLY_CDK_PARTS)
     if part is None and any(marker in resource.path for marker in CDK_OWN_FUNCTION_MARKERS):
         part = UNGUARDED_FIX
@@ -53,8 +60,9 @@ def check(resource: Resource) -> Verdict:
 RULE = Rule(
     id="GG-LAMBDA",
     title="Lambda functions run on arm64",
-    explanation="AWS::Lambda::Function defaults to x86_64 when Architectures is unset; it must be exactly [arm64].",
+    explanation="AWS::Lambda::Function and AWS::Serverless::Function (after SAM's Globals) default to x86_64 "
+    "when Architectures is unset; it must be exactly [arm64].",
     fix="set architecture=lambda_.Architecture.ARM_64",
-    applies_to=("AWS::Lambda::Function",),
+    applies_to=FUNCTION_TYPES,
     check=check,
 )

@@ -5,13 +5,17 @@ from __future__ import annotations
 from graviton.guardrails.rules import (
     Rule,
     app_runner,
+    batch_job_platform,
     codebuild_environment,
     dockerfile_platform,
     ec2_instance_types,
     ecs_fargate_platform,
     eks_nodegroup,
+    emr_serverless_architecture,
     image_asset_platform,
     lambda_architecture,
+    managed_data_classes,
+    x86_only_services,
 )
 
 RULES: tuple[Rule, ...] = tuple(
@@ -25,6 +29,10 @@ RULES: tuple[Rule, ...] = tuple(
         eks_nodegroup,
         ec2_instance_types,
         app_runner,
+        batch_job_platform,
+        emr_serverless_architecture,
+        x86_only_services,
+        managed_data_classes,
     )
 )
 PACK: dict[str, Rule] = {rule.id: rule for rule in RULES}

@@ -1,0 +1,35 @@
+"""GG-EMR-SERVERLESS: EMR Serverless applications run on ARM64; an unset Architecture means X86_64."""
+
+from __future__ import annotations
+
+from graviton.guardrails.rules import (
+    NOT_APPLICABLE,
+    Resource,
+    Rule,
+    Verdict,
+    compliant,
+    is_token,
+    unresolved,
+    violation,
+)
+
+
+def check(resource: Resource) -> Verdict:
+    if resource.type != "AWS::EMRServerless::Application":
+        return NOT_APPLICABLE
+    architecture = resource.properties.get("Architecture")
+    if is_token(architecture):
+        return violation(unresolved(architecture))
+    if architecture == "ARM64":
+        return compliant("ARM64")
+    return violation(architecture or "X86_64 (Architecture unset)")
+
+
+RULE = Rule(
+    id="GG-EMR-SERVERLESS",
+    title="EMR Serverless runs on ARM64",
+    explanation="AWS::EMRServerless::Application defaults to X86_64 when Architecture is unset.",
+    fix="set architecture='ARM64' on the application (CloudFormation: Architecture: ARM64)",
+    applies_to=("AWS::EMRServerless::Application",),
+    check=check,
+)
