@@ -13,7 +13,6 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 import app as cdk_app
-from graviton_app.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +58,7 @@ class Synthesized:
 def synthesize(context: dict, outdir: Path) -> Synthesized:
     """Compose the app exactly as app.py does and synthesize it, keeping a validation failure to assert on."""
     app = cdk.App(context=context, outdir=str(outdir))
-    stacks = cdk_app.compose(app, load_config(app.node.get_all_context(), root=ROOT))
+    stacks = cdk_app.compose(app, cdk_app.settings(app.node.get_all_context(), root=ROOT))
     try:
         app.synth()
         error = None

@@ -10,8 +10,6 @@ from aws_cdk import Stack, Validations
 from aws_cdk import aws_s3 as s3
 from support import ROOT, repo_context
 
-from graviton_app.config import load_config
-
 ENVIRONMENTS = ("dev", "test", "prod")
 
 
@@ -27,7 +25,7 @@ def test_cdk_nag_would_fail_synth_on_a_finding(tmp_path):
     import app as cdk_app
 
     app = cdk.App(context=repo_context(), outdir=str(tmp_path))
-    stacks = cdk_app.compose(app, load_config(app.node.get_all_context(), root=ROOT))
+    stacks = cdk_app.compose(app, cdk_app.settings(app.node.get_all_context(), root=ROOT))
     s3.Bucket(stacks["dev"], "UnloggedBucket")
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()

@@ -91,6 +91,16 @@ def get(properties: Mapping[str, Any], *keys: str) -> Any:
     return value
 
 
+def architecture_verdict(value: Any, *, arm64: str = "ARM64", unset: str) -> Verdict:
+    """The verdict on one CPU-architecture property: a token cannot be proven, `arm64` passes, and anything
+    else is x86, an unset value (described by `unset`) included."""
+    if is_token(value):
+        return violation(unresolved(value))
+    if value == arm64:
+        return compliant(arm64)
+    return violation(value or unset)
+
+
 def fix_for_path(path: str, fixes_by_marker: Mapping[str, str]) -> str | None:
     """The fix of the first marker found in a construct path (CDK parts that need another remedy), or None."""
     return next((fix for marker, fix in fixes_by_marker.items() if marker in path), None)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from graviton.guardrails.rules import (
     NOT_APPLICABLE,
+    Compliance,
     Resource,
     Rule,
     Verdict,
-    compliant,
+    architecture_verdict,
     get,
     is_token,
     unresolved,
@@ -29,13 +30,14 @@ def check(resource: Resource) -> Verdict:
     if "FARGATE" not in capabilities:
         return NOT_APPLICABLE  # EC2 jobs run on the compute environment GG-EC2 checks
     containers = [c for path in CONTAINERS for c in values_at(resource.properties, path)] or [{}]
-    for container in containers:
-        architecture = get(container, "RuntimePlatform", "CpuArchitecture")
-        if is_token(architecture):
-            return violation(unresolved(architecture))
-        if architecture != "ARM64":
-            return violation(architecture or "X86_64 (RuntimePlatform.CpuArchitecture unset)")
-    return compliant("ARM64")
+    verdicts = [
+        architecture_verdict(
+            get(container, "RuntimePlatform", "CpuArchitecture"),
+            unset="X86_64 (RuntimePlatform.CpuArchitecture unset)",
+        )
+        for container in containers
+    ]
+    return next((v for v in verdicts if v.compliance is not Compliance.COMPLIANT), verdicts[0])
 
 
 RULE = Rule(

@@ -7,7 +7,7 @@ from graviton.guardrails.rules import (
     Resource,
     Rule,
     Verdict,
-    compliant,
+    architecture_verdict,
     get,
     is_token,
     unresolved,
@@ -24,11 +24,7 @@ def check(resource: Resource) -> Verdict:
     if "FARGATE" not in compatibilities:
         return NOT_APPLICABLE  # EC2 tasks run on the instances GG-EC2 checks
     architecture = get(resource.properties, "RuntimePlatform", "CpuArchitecture")
-    if is_token(architecture):
-        return violation(unresolved(architecture))
-    if architecture == "ARM64":
-        return compliant("ARM64")
-    return violation(architecture or "X86_64 (RuntimePlatform.CpuArchitecture unset)")
+    return architecture_verdict(architecture, unset="X86_64 (RuntimePlatform.CpuArchitecture unset)")
 
 
 RULE = Rule(

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from graviton.guardrails.rules import (
-    NOT_APPLICABLE,
-    Resource,
-    Rule,
-    Verdict,
-    compliant,
-    is_token,
-    unresolved,
-    violation,
-)
+from graviton.guardrails.rules import NOT_APPLICABLE, Resource, Rule, Verdict, architecture_verdict
 
 
 def check(resource: Resource) -> Verdict:
     if resource.type != "AWS::EMRServerless::Application":
         return NOT_APPLICABLE
-    architecture = resource.properties.get("Architecture")
-    if is_token(architecture):
-        return violation(unresolved(architecture))
-    if architecture == "ARM64":
-        return compliant("ARM64")
-    return violation(architecture or "X86_64 (Architecture unset)")
+    return architecture_verdict(resource.properties.get("Architecture"), unset="X86_64 (Architecture unset)")
 
 
 RULE = Rule(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from graviton.guardrails.instance_types import is_graviton
-from graviton.guardrails.rules import NOT_APPLICABLE, Resource, Rule, Verdict, compliant, is_token, values_at, violation
+from graviton.guardrails.rules import NOT_APPLICABLE, Resource, Rule, Verdict, compliant, values_at, violation
 
 # Where each type names its instance class.
 CLASS_PATHS: dict[str, tuple[str, ...]] = {
@@ -33,7 +33,7 @@ CLASS_PATHS: dict[str, tuple[str, ...]] = {
 # `db.r7g.large`, `cache.m7g.large`, `kafka.m7g.large`, `mq.m7g.large`, `r7g.large.search`: the EC2 family inside.
 _SERVICE_PREFIX = re.compile(r"^(db|cache|kafka|mq)\.")
 _SERVICE_SUFFIX = re.compile(r"\.(search|elasticsearch)$")
-# Serverless and burstable-default classes that are not an instance family (Aurora Serverless v2, ...).
+# Classes that are not an instance family: Aurora Serverless v2's capacity.
 NOT_A_FAMILY = {"db.serverless"}
 
 
@@ -46,7 +46,7 @@ def check(resource: Resource) -> Verdict:
     if paths is None:
         return NOT_APPLICABLE
     classes = [value for path in paths for value in values_at(resource.properties, path)]
-    named = [c for c in classes if isinstance(c, str) and not is_token(c) and c.lower() not in NOT_A_FAMILY]
+    named = [c for c in classes if isinstance(c, str) and c.lower() not in NOT_A_FAMILY]  # a token is a dict
     if not named:
         return NOT_APPLICABLE  # a token, a serverless class, or the service's default
     foreign = [c for c in named if not is_graviton(ec2_type(c))]
