@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from graviton.guardrails.coverage import DECIDED
 from graviton.guardrails.rules.pack import RULES
 from graviton_app.config import Allowed, AppConfig, EnvironmentConfig, ServiceConfig, UsageConfig
 
@@ -121,6 +122,20 @@ def guard_rules_page() -> str:
         lines.append(f"| `{rule.id}` | {rule.title} | {covered} | {rule.fix} |")
     for rule in RULES:
         lines += ["", f"## `{rule.id}`: {rule.title}", "", rule.explanation, "", f"Fix: {rule.fix}."]
+    lines += [
+        "",
+        "## Decided resource types",
+        "",
+        "Every CloudFormation type whose registry schema (as shipped with the pinned cfn-lint, SAM's included) names"
+        " an instance type or class, an architecture, instance requirements or a build environment, and every type"
+        " a rule reads, is decided here. A test fails on any such type without a decision.",
+        "",
+        "| resource type | decision | rule | why |",
+        "| --- | --- | --- | --- |",
+    ]
+    for decision in DECIDED.values():
+        rule_id = f"`{decision.rule}`" if decision.rule else ""
+        lines.append(f"| `{decision.type}` | {decision.status.value} | {rule_id} | {decision.reason} |")
     return "\n".join(lines) + "\n"
 
 

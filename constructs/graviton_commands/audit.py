@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from graviton.guardrails.assembly import StackContent, load_template, read_assembly, resources_of
+from graviton.guardrails.assembly import StackContent, load_template, read_assembly, resources_of, with_code_assets
 from graviton.guardrails.check import Decision, advisories, evaluate, summary_table, unchecked, violations
 from graviton_commands.cli import CommandParser
 
@@ -32,7 +32,8 @@ def stacks_at(path: Path) -> list[StackContent]:
         raise ValueError(f"{path} is not a JSON or YAML template ({type(err).__name__})") from None
     if not isinstance(template, dict) or "Resources" not in template:
         raise ValueError(f"{path} has no Resources section; is it a CloudFormation template?")
-    return [StackContent(path.name, path, resources_of(template))]
+    # a SAM template before `sam package` names its code folders relative to itself
+    return [StackContent(path.name, path, with_code_assets(resources_of(template), {}, path.parent))]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,55 @@ def resources_of(template: dict[str, Any], paths: dict[str, str] | None = None) 
     ]
 
 
+# Where a function or layer names the S3 object of its code (CDK writes the asset's object key there).
+CODE_KEYS = {"AWS::Lambda::Function": ("Code", "S3Key"), "AWS::Lambda::LayerVersion": ("Content", "S3Key")}
+# SAM's code property: an s3:// URI, {Bucket, Key}, or (before `sam package`) a local path.
+SAM_CODE = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
+
+
+def code_reference(resource: Resource) -> tuple[str, bool] | None:
+    """(object key or local path, is it local) of the code a function or layer deploys, when written as text."""
+    if resource.type in CODE_KEYS:
+        section, key = CODE_KEYS[resource.type]
+        value = (resource.properties.get(section) or {}).get(key)
+        return (value, False) if isinstance(value, str) else None
+    uri = resource.properties.get(SAM_CODE.get(resource.type, ""))
+    if isinstance(uri, dict) and isinstance(uri.get("Key"), str):
+        return uri["Key"], False
+    if isinstance(uri, str):
+        return (uri.split("/", 3)[-1], False) if uri.startswith("s3://") else (uri, True)
+    return None
+
+
+def with_code_assets(
+    resources: list[Resource], files_by_key: Mapping[str, Path], base: Path | None = None
+) -> list[Resource]:
+    """Resources with the local files of the code they deploy: file assets by object key, and SAM's local paths
+    relative to the template's folder (`base`)."""
+    placed = []
+    for resource in resources:
+        reference = code_reference(resource)
+        local = None
+        if reference is not None:
+            value, is_local = reference
+            local = (base / value if base else None) if is_local else files_by_key.get(value)
+        placed.append(replace(resource, code_assets=(str(local),)) if local and local.exists() else resource)
+    return placed
+
+
+def file_assets_by_key(manifest: Mapping, assembly_dir: Path) -> dict[str, Path]:
+    """Object key -> the staged file or folder, for every file asset of a stack's asset manifest."""
+    found = {}
+    for entry in manifest.get("files", {}).values():
+        source = entry.get("source", {}).get("path")
+        if not source:
+            continue
+        for destination in entry.get("destinations", {}).values():
+            if isinstance(destination.get("objectKey"), str):
+                found[destination["objectKey"]] = assembly_dir / source
+    return found
+
+
 def read_stack(template_path: Path, name: str | None = None, paths: dict[str, str] | None = None) -> StackContent:
     """A synthesized stack: its template, its nested stacks' templates and its Docker image assets.
 
@@ -102,6 +151,7 @@ def read_stack(template_path: Path, name: str | None = None, paths: dict[str, st
         nested = entry.get("source", {}).get("path", "")
         if nested.endswith(".nested.template.json") and (assembly_dir / nested).is_file():
             stack.resources += resources_of(load_template(assembly_dir / nested), paths)
+    stack.resources = with_code_assets(stack.resources, file_assets_by_key(manifest, assembly_dir))
     for asset_hash, entry in manifest.get("dockerImages", {}).items():
         source = entry.get("source", {})
         directory = source.get("directory")

@@ -36,6 +36,7 @@ def test_the_pack_lists_exactly_these_rules():
         "GG-EMR-SERVERLESS",
         "GG-X86-ONLY",
         "GG-DATA-CLASS",
+        "GG-ELF",
     ]
     assert all(rule.title and rule.explanation and rule.fix for rule in RULES)
 

@@ -46,6 +46,7 @@ class Resource:
     properties: Mapping[str, Any] = field(default_factory=dict)
     path: str = ""  # construct path, where known
     remediated: str = ""  # which CDK function the guard switched to arm64, if it did
+    code_assets: tuple[str, ...] = ()  # local files or folders of the code the resource deploys (file assets)
 
 
 @dataclass(frozen=True)

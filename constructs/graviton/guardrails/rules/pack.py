@@ -14,6 +14,7 @@ from graviton.guardrails.rules import (
     emr_serverless_architecture,
     image_asset_platform,
     lambda_architecture,
+    lambda_asset_machine,
     managed_data_classes,
     x86_only_services,
 )
@@ -33,6 +34,7 @@ RULES: tuple[Rule, ...] = tuple(
         emr_serverless_architecture,
         x86_only_services,
         managed_data_classes,
+        lambda_asset_machine,
     )
 )
 PACK: dict[str, Rule] = {rule.id: rule for rule in RULES}
