@@ -10,10 +10,13 @@ from typing import Any
 
 import yaml
 
+from graviton.constants import PLATFORM
 from graviton.guardrails.rules import ImageAsset, Resource
 
 PATH_METADATA = "aws:cdk:path"
 REMEDIATED_METADATA = "graviton:remediated"
+# On an ArmImageBuild project: {"assetHash", "dockerfile"} of the build context it ships as a file asset.
+IMAGE_SOURCE_METADATA = "graviton:image-source"
 
 
 @dataclass
@@ -135,6 +138,33 @@ def file_assets_by_key(manifest: Mapping, assembly_dir: Path) -> dict[str, Path]
     return found
 
 
+def image_build_sources(
+    template: Mapping[str, Any], manifest: Mapping, assembly_dir: Path, paths: dict[str, str] | None = None
+) -> list[ImageAsset]:
+    """The Dockerfiles that ArmImageBuild projects build, read from their staged build contexts: checked like an
+    image asset's, for the arm64 platform the build passes to `docker build`."""
+    found = []
+    for logical_id, body in (template.get("Resources") or {}).items():
+        source = (body.get("Metadata") or {}).get(IMAGE_SOURCE_METADATA)
+        if not isinstance(source, dict):
+            continue
+        entry = manifest.get("files", {}).get(source.get("assetHash")) or {}
+        if not entry.get("source", {}).get("path"):
+            continue
+        name = source.get("dockerfile", "Dockerfile")
+        dockerfile = assembly_dir / entry["source"]["path"] / name
+        found.append(
+            ImageAsset(
+                asset_hash=source["assetHash"],
+                platform=PLATFORM,
+                dockerfile=dockerfile.read_text() if dockerfile.is_file() else None,
+                path=(body.get("Metadata") or {}).get(PATH_METADATA) or (paths or {}).get(logical_id, ""),
+                dockerfile_name=name,
+            )
+        )
+    return found
+
+
 def read_stack(template_path: Path, name: str | None = None, paths: dict[str, str] | None = None) -> StackContent:
     """A synthesized stack: its template, its nested stacks' templates and its Docker image assets.
 
@@ -142,7 +172,8 @@ def read_stack(template_path: Path, name: str | None = None, paths: dict[str, st
     """
     assembly_dir = template_path.parent
     stack = StackContent(name or template_path.name.removesuffix(".template.json"), template_path)
-    stack.resources = resources_of(load_template(template_path), paths)
+    templates = [load_template(template_path)]
+    stack.resources = resources_of(templates[0], paths)
     manifest_path = assembly_dir / template_path.name.replace(".template.json", ".assets.json")
     if not manifest_path.is_file():
         return stack
@@ -150,8 +181,11 @@ def read_stack(template_path: Path, name: str | None = None, paths: dict[str, st
     for entry in manifest.get("files", {}).values():
         nested = entry.get("source", {}).get("path", "")
         if nested.endswith(".nested.template.json") and (assembly_dir / nested).is_file():
-            stack.resources += resources_of(load_template(assembly_dir / nested), paths)
+            templates.append(load_template(assembly_dir / nested))
+            stack.resources += resources_of(templates[-1], paths)
     stack.resources = with_code_assets(stack.resources, file_assets_by_key(manifest, assembly_dir))
+    for template in templates:
+        stack.assets += image_build_sources(template, manifest, assembly_dir, paths)
     for asset_hash, entry in manifest.get("dockerImages", {}).items():
         source = entry.get("source", {})
         directory = source.get("directory")

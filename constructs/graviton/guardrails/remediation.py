@@ -1,6 +1,9 @@
 """Switch CDK's own Lambda functions to arm64: their code is plain Node.js/Python and takes no architecture option.
 
-Only these are changed; a user's own x86 function is never touched, it fails the guard instead.
+arm64 is safe for them because CDK ships them as architecture-neutral Node.js or Python source (with the Python
+AWS CLI layer at most); the x86-only one (EKS kubectl, whose layer holds amd64 binaries) is refused instead, see
+cdk_handlers.HANDLERS. Only CDK's functions are changed, recognised by what CDK controls (construct classes and
+the ids CDK reserves); a user's own x86 function is never touched, it fails the guard instead.
 
 This runs as a validation of the guarded App or Stage, which CDK calls once per synth of that scope, after
 aspects and before templates are written. An aspect would cost a Node-to-Python call per construct; here one
@@ -9,40 +12,97 @@ aspects and before templates are written. An aspect would cost a Node-to-Python 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
+from functools import cache
 
 import jsii
 from aws_cdk import CfnResource, CustomResourceProvider, CustomResourceProviderBase, Stack, Stage
 from aws_cdk import custom_resources as cr
 
-from constructs import IValidation
+from constructs import IConstruct, IValidation
 from graviton.guardrails.assembly import REMEDIATED_METADATA
+from graviton.guardrails.cdk_handlers import (
+    ChildOf,
+    NestedProvider,
+    ProviderBase,
+    ProviderFramework,
+    StackSingleton,
+    recognitions,
+)
 
-PROVIDER_FRAMEWORK_IDS = ("framework-onEvent", "framework-isComplete", "framework-onTimeout")
-# CDK's reserved construct ids of its stack-level singleton functions (derived from fixed UUIDs).
-SINGLETONS = {
-    "AWS679f53fac002430cb0da5b7982bd2287": "AwsCustomResource singleton",
-    "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a": "LogRetention",
-}
+
+@cache
+def _plan() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[tuple[str, ...], str]], list[tuple[type, ChildOf, str]],
+                     tuple[str, ...]]:  # fmt: skip
+    """The recognitions of cdk_handlers, indexed for one pass over the tree: stack-level singleton id -> (child
+    path, label), reserved provider id -> (function ids, label), (class, ChildOf, label), framework ids."""
+    singletons: dict[str, tuple[str, str]] = {}
+    providers: dict[str, tuple[tuple[str, ...], str]] = {}
+    children: list[tuple[type, ChildOf, str]] = []
+    framework_ids: tuple[str, ...] = ()
+    for recognition, key in recognitions():
+        label = f"CDK {key}"
+        if isinstance(recognition, StackSingleton):
+            singletons.update(dict.fromkeys(recognition.ids, recognition.label or label))
+        elif isinstance(recognition, NestedProvider):
+            providers[recognition.id] = (recognition.functions, label)
+        elif isinstance(recognition, ChildOf):
+            module, name = recognition.construct.split(":")
+            children.append((getattr(importlib.import_module(module), name), recognition, label))
+        elif isinstance(recognition, ProviderFramework):
+            framework_ids = recognition.ids
+        # ProviderBase needs no data: it is a class check below.
+    return {k: ("", v) for k, v in singletons.items()}, providers, children, framework_ids
+
+
+def _function_resource(node: IConstruct | None) -> CfnResource | None:
+    """The CfnResource of a function construct (an L2's default child, or the raw resource itself)."""
+    if node is None or isinstance(node, CfnResource):
+        return node
+    child = node.node.default_child
+    return child if isinstance(child, CfnResource) else None
+
+
+def _find(node: IConstruct, path: tuple[str, ...]) -> IConstruct | None:
+    for child_id in path:
+        found = node.node.try_find_child(child_id)
+        if found is None:
+            return None
+        node = found
+    return node
 
 
 def cdk_functions(scope: Stage) -> Iterator[tuple[CfnResource, str]]:
     """(function resource, what it is) for each of CDK's own functions in `scope`, not in nested Stages."""
+    singletons, providers, children, framework_ids = _plan()
     for node in scope.node.find_all():
         if isinstance(node, cr.Provider):
-            for framework_id in PROVIDER_FRAMEWORK_IDS:
-                function = node.node.try_find_child(framework_id)
+            for framework_id in framework_ids:
+                function = _function_resource(node.node.try_find_child(framework_id))
                 if function is not None:
-                    yield function.node.default_child, f"custom resource Provider {framework_id}"
+                    yield function, f"custom resource Provider {framework_id}"
         elif isinstance(node, CustomResourceProviderBase) and not isinstance(node, CustomResourceProvider):
             # core providers: S3 autoDeleteObjects, VPC restrictDefaultSecurityGroup, ...; a user's own
             # CustomResourceProvider runs the user's code and is left to fail.
             yield node.node.find_child("Handler"), f"CDK {node.node.id}"
-        elif isinstance(node, Stack):
-            for singleton_id, kind in SINGLETONS.items():
-                function = node.node.try_find_child(singleton_id)
+        elif isinstance(node, Stack):  # NestedStacks too: CDK's singletons go into the stack that needs them
+            for child in node.node.children:
+                if child.node.id in singletons:
+                    function = _function_resource(child)
+                    if function is not None:
+                        yield function, singletons[child.node.id][1]
+                elif child.node.id in providers:
+                    function_ids, label = providers[child.node.id]
+                    for function_id in function_ids:
+                        function = _function_resource(child.node.try_find_child(function_id))
+                        if function is not None:
+                            yield function, label
+        for cls, recognition, label in children:
+            if isinstance(node, cls):
+                function = _function_resource(_find(node, recognition.path))
                 if function is not None:
-                    yield function.node.default_child, kind
+                    yield function, label
 
 
 @jsii.implements(IValidation)
@@ -59,3 +119,6 @@ class RemediateCdkFunctions:
                 resource.add_property_override("Architectures", ["arm64"])
                 resource.add_metadata(REMEDIATED_METADATA, kind)
         return []
+
+
+__all__ = ["ProviderBase", "RemediateCdkFunctions", "cdk_functions"]

@@ -23,6 +23,7 @@ from graviton.arm64 import (
     DEFAULT_LOG_RETENTION,
 )
 from graviton.constants import BUILD_TIMEOUT_MINUTES, PLATFORM, PLATFORM_ARGS
+from graviton.guardrails.assembly import IMAGE_SOURCE_METADATA
 from graviton.image_build.image_build_provider import ImageBuildProvider
 from graviton.image_build.runtime.image_build_contract import (
     ATTR_IMAGE_DIGEST,
@@ -113,6 +114,10 @@ class ArmImageBuild(Construct):
             encryption_key=key,
             logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.log_group)),
             timeout=timeout,
+        )
+        # The guard reads this build's Dockerfile from the staged source at synth, as it reads an image asset's.
+        self.project.node.default_child.add_metadata(
+            IMAGE_SOURCE_METADATA, {"assetHash": self.source.asset_hash, "dockerfile": dockerfile}
         )
         repository.allow_push_from(self.project.role)
         if sources_bucket is not None:

@@ -57,6 +57,7 @@ class ImageAsset:
     platform: str | None
     dockerfile: str | None  # the Dockerfile's text, when the build context is in the assembly
     path: str = ""
+    dockerfile_name: str = "Dockerfile"
 
 
 ASSET = "docker-image-asset"

@@ -1,4 +1,4 @@
-"""GG-DOCKERFILE: an image asset's Dockerfile pins no platform but arm64 (or the build's own)."""
+"""GG-DOCKERFILE: the Dockerfile of an image asset or an ArmImageBuild pins no platform but arm64 or its own."""
 
 from __future__ import annotations
 
@@ -15,16 +15,18 @@ ALLOWED = {PLATFORM, "$TARGETPLATFORM", "${TARGETPLATFORM}", "$BUILDPLATFORM", "
 def check(asset: ImageAsset) -> Verdict:
     if asset.dockerfile is None:
         return NOT_APPLICABLE
-    pinned = [value for value in _FROM_PLATFORM.findall(asset.dockerfile) if value not in ALLOWED]
-    if pinned:
-        return violation(f"FROM --platform={pinned[0]}")
+    for match in _FROM_PLATFORM.finditer(asset.dockerfile):
+        if match.group(1) not in ALLOWED:
+            line = asset.dockerfile.count("\n", 0, match.start(1)) + 1
+            return violation(f"{asset.dockerfile_name} line {line}: FROM --platform={match.group(1)}")
     return compliant("no foreign platform pinned")
 
 
 RULE = Rule(
     id="GG-DOCKERFILE",
     title="Dockerfiles pin no x86 platform",
-    explanation="`FROM --platform=linux/amd64 ...` builds an x86 stage even when the asset asks for arm64.",
+    explanation="`FROM --platform=linux/amd64 ...` builds an x86 stage even when the build asks for arm64; read at "
+    "synth in every Docker image asset and every ArmImageBuild source.",
     fix="drop --platform from FROM, or use --platform=$TARGETPLATFORM",
     applies_to=(ASSET,),
     check=check,
