@@ -1,5 +1,8 @@
 """A large arm64-only app for the guard benchmark: N Lambda functions and M ARM CodeBuild projects.
 
+Functions ship their code as file assets (one folder per ten functions, each with Python files and an aarch64
+shared object), so the guard's ELF scan runs as it does on a real app.
+
 Usage: python tests/bench/synth_app.py FUNCTIONS BUILDS guard|no-guard OUTDIR
 Stacks hold at most 500 resources (a function is 2, a project 3), as CloudFormation allows.
 """
@@ -7,6 +10,7 @@ Stacks hold at most 500 resources (a function is 2, a project 3), as CloudFormat
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
@@ -18,12 +22,26 @@ from graviton.guardrails.guard import guard
 STACK_LIMIT = 500
 
 
+AARCH64_SO = b"\x7fELF\x02\x01\x01" + bytes(11) + (183).to_bytes(2, "little") + bytes(65_536)
+
+
+def code_folder(folder: Path, n: int) -> Path:
+    """A function's code: a handler, a vendored package of twenty modules, and one aarch64 extension."""
+    (folder / "vendor").mkdir(parents=True, exist_ok=True)
+    (folder / "index.py").write_text(f"def handler(event, context): return {n}\n")
+    for module in range(20):
+        (folder / "vendor" / f"m{module}.py").write_text("VALUE = 1\n" * 200)
+    (folder / "vendor" / "_speedups.cpython-313-aarch64-linux-gnu.so").write_bytes(AARCH64_SO)
+    return folder
+
+
 def build(functions: int, builds: int, guarded: bool, outdir: str) -> cdk.App:
     app = cdk.App(outdir=outdir)
     if guarded:
         guard(app)
     stack, used = None, STACK_LIMIT
-    code = lambda_.Code.from_inline("def handler(event, context): return 'ok'")
+    assets = Path(outdir).parent / f"{Path(outdir).name}-code"
+    codes = [lambda_.Code.from_asset(str(code_folder(assets / f"code{n}", n))) for n in range(max(1, functions // 10))]
     items = [("function", 2)] * functions + [("build", 3)] * builds
     for index, (kind, cost) in enumerate(items):
         if used + cost > STACK_LIMIT:
@@ -32,7 +50,7 @@ def build(functions: int, builds: int, guarded: bool, outdir: str) -> cdk.App:
         if kind == "function":
             lambda_.Function(
                 stack, f"F{index}", runtime=lambda_.Runtime.PYTHON_3_13, handler="index.handler",
-                code=code, architecture=LAMBDA_ARCHITECTURE,
+                code=codes[index % len(codes)], architecture=LAMBDA_ARCHITECTURE,
             )  # fmt: skip
         else:
             codebuild.Project(

@@ -124,7 +124,7 @@ HANDLERS: dict[str, Handling] = {
     ),
     "aws-ecr/auto-delete-images-handler": Handling(
         Status.REMEDIATED,
-        "ecr.Repository(empty_on_delete=True)",
+        "ecr.Repository(auto_delete_images=True) (empty_on_delete is CloudFormation's EmptyOnDelete)",
         "AutoDeleteImagesProvider, a CustomResourceProviderBase subclass",
         PROVIDER_BASE,
     ),
@@ -134,7 +134,9 @@ HANDLERS: dict[str, Handling] = {
         "the DrainECSHook/Function CDK adds under the AutoScalingGroup",
         (ChildOf("aws_cdk.aws_autoscaling:AutoScalingGroup", ("DrainECSHook", "Function")),),
     ),
-    "aws-eks-v2/kubectl-handler": Handling(Status.REFUSED, "eks_v2.Cluster with a kubectl provider", KUBECTL_ALTERNATIVE),
+    "aws-eks-v2/kubectl-handler": Handling(
+        Status.REFUSED, "eks_v2.Cluster with a kubectl provider", KUBECTL_ALTERNATIVE
+    ),
     "aws-eks/cluster-resource-handler": Handling(
         Status.REMEDIATED,
         "eks.Cluster",

@@ -22,22 +22,16 @@ from aws_cdk import custom_resources as cr
 
 from constructs import IConstruct, IValidation
 from graviton.guardrails.assembly import REMEDIATED_METADATA
-from graviton.guardrails.cdk_handlers import (
-    ChildOf,
-    NestedProvider,
-    ProviderBase,
-    ProviderFramework,
-    StackSingleton,
-    recognitions,
-)
+from graviton.guardrails.cdk_handlers import ChildOf, NestedProvider, ProviderFramework, StackSingleton, recognitions
+
+Plan = tuple[dict[str, str], dict[str, tuple[tuple[str, ...], str]], list[tuple[type, ChildOf, str]], tuple[str, ...]]
 
 
 @cache
-def _plan() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[tuple[str, ...], str]], list[tuple[type, ChildOf, str]],
-                     tuple[str, ...]]:  # fmt: skip
-    """The recognitions of cdk_handlers, indexed for one pass over the tree: stack-level singleton id -> (child
-    path, label), reserved provider id -> (function ids, label), (class, ChildOf, label), framework ids."""
-    singletons: dict[str, tuple[str, str]] = {}
+def _plan() -> Plan:
+    """The recognitions of cdk_handlers, indexed for one pass over the tree: stack-level singleton id -> label,
+    reserved provider id -> (function ids, label), (class, ChildOf, label), the Provider framework's ids."""
+    singletons: dict[str, str] = {}
     providers: dict[str, tuple[tuple[str, ...], str]] = {}
     children: list[tuple[type, ChildOf, str]] = []
     framework_ids: tuple[str, ...] = ()
@@ -46,14 +40,15 @@ def _plan() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[tuple[str, ...]
         if isinstance(recognition, StackSingleton):
             singletons.update(dict.fromkeys(recognition.ids, recognition.label or label))
         elif isinstance(recognition, NestedProvider):
-            providers[recognition.id] = (recognition.functions, label)
+            # constructs stores ids with "/" as "--", and CDK's reserved provider ids contain one
+            providers[recognition.id.replace("/", "--")] = (recognition.functions, label)
         elif isinstance(recognition, ChildOf):
             module, name = recognition.construct.split(":")
             children.append((getattr(importlib.import_module(module), name), recognition, label))
         elif isinstance(recognition, ProviderFramework):
             framework_ids = recognition.ids
-        # ProviderBase needs no data: it is a class check below.
-    return {k: ("", v) for k, v in singletons.items()}, providers, children, framework_ids
+        # a ProviderBase recognition needs no data: it is the class check in cdk_functions
+    return singletons, providers, children, framework_ids
 
 
 def _function_resource(node: IConstruct | None) -> CfnResource | None:
@@ -91,7 +86,7 @@ def cdk_functions(scope: Stage) -> Iterator[tuple[CfnResource, str]]:
                 if child.node.id in singletons:
                     function = _function_resource(child)
                     if function is not None:
-                        yield function, singletons[child.node.id][1]
+                        yield function, singletons[child.node.id]
                 elif child.node.id in providers:
                     function_ids, label = providers[child.node.id]
                     for function_id in function_ids:
@@ -119,6 +114,3 @@ class RemediateCdkFunctions:
                 resource.add_property_override("Architectures", ["arm64"])
                 resource.add_metadata(REMEDIATED_METADATA, kind)
         return []
-
-
-__all__ = ["ProviderBase", "RemediateCdkFunctions", "cdk_functions"]

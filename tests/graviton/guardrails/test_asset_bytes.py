@@ -146,3 +146,20 @@ def test_audit_reads_the_code_folders_of_a_sam_template(tmp_path, capsys):
     template.write_text(json.dumps({"Transform": "AWS::Serverless-2016-10-31", "Resources": {"Fn": function}}))
     assert audit.main([str(template)]) == 1
     assert "GG-ELF" in capsys.readouterr().out
+
+
+def test_only_the_optional_libyaml_binding_of_cdks_cli_layer_is_let_through(tmp_path):
+    """BucketDeployment's AWS CLI layer ships PyYAML's x86-64 accelerator, which PyYAML skips when it cannot load;
+    any other foreign file in that layer, or the same file in a layer of the user's, still fails."""
+    (tmp_path / "awscli" / "yaml").mkdir(parents=True)
+    (tmp_path / "awscli" / "yaml" / "_yaml.cpython-311-x86_64-linux-gnu.so").write_bytes(elf(X86_64))
+    rule = PACK["GG-ELF"]
+
+    def layer(path: str):
+        return rule.check(Resource("L", "AWS::Lambda::LayerVersion", {}, path, code_assets=(str(tmp_path),)))
+
+    assert layer("Site/Deploy/AwsCliLayer/Resource").compliance is Compliance.COMPLIANT
+    assert layer("Site/MyLayer/Resource").compliance is Compliance.NON_COMPLIANT
+    (tmp_path / "awscli" / "other.so").write_bytes(elf(X86_64))
+    foreign_binaries.cache_clear()
+    assert layer("Site/Deploy/AwsCliLayer/Resource").compliance is Compliance.NON_COMPLIANT

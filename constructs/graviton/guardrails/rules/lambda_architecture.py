@@ -28,6 +28,19 @@ CDK_OWN_FUNCTION_MARKERS = (
     "/framework-on",
     "AWS679f53fac002430cb0da5b7982bd2287",
     "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a",
+    # the rest of cdk_handlers.HANDLERS' reserved ids, as they appear in paths ("/" in an id becomes "--")
+    "BucketNotificationsHandler050a0587b7544547bf325f094a3db834",
+    "AWSb4cf1abd4e4f4bc699441af7ccd9ec37",
+    "SingletonLambda224e77f9a32e4b4dac32983477abba16",
+    "CrossRegionAwsSdk8a0c93f3dbef4b71ac137aaf2048ce7e",
+    "SingletonLambda8693BB64968944B69AAFB0CC9EB8757C",
+    "@aws-cdk--aws-eks.ClusterResourceProvider",
+    "@aws-cdk--aws-dynamodb.ReplicaProvider",
+    "@aws-cdk--aws-glue-alpha.PartitionIndexProvider",
+    "/CertificateRequestorFunction/",
+    "/DrainECSHook/Function/",
+    "/PipelinesSecurityCheck/CDKPipelinesAutoApprove/",
+    "/EvalFunction/",
 )
 UNGUARDED_FIX = (
     "this is CDK's own function in an unguarded Stage: subclass graviton.guardrails.GuardedStage "

@@ -6,6 +6,7 @@ template says arm64 and the function fails at import in AWS. The bytes decide, n
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from graviton.guardrails.elf import foreign_binaries
@@ -18,15 +19,21 @@ CODE_TYPES = (
     "AWS::Serverless::LayerVersion",
 )
 SHOWN = 3  # files named in the finding; the count says how many more
+# Native files that are optional accelerators with a pure-Python fallback, in CDK's own layers only: the AWS CLI
+# layer of BucketDeployment carries PyYAML's x86-64 libyaml binding, and PyYAML imports its pure-Python loader
+# when that binding fails to load, so the layer works on arm64.
+OPTIONAL_IN_CDK_LAYERS = {"/AwsCliLayer/Resource": re.compile(r"awscli/yaml/_yaml\.[^/]+\.so")}
 
 
 def check(resource: Resource) -> Verdict:
     if resource.type not in CODE_TYPES or not resource.code_assets:
         return NOT_APPLICABLE
+    optional = next((p for marker, p in OPTIONAL_IN_CDK_LAYERS.items() if resource.path.endswith(marker)), None)
     found = [
         f"{Path(asset).name}/{inside} is {machine}"
         for asset in resource.code_assets
         for inside, machine in foreign_binaries(asset)
+        if not (optional and optional.fullmatch(inside))
     ]
     if not found:
         return compliant("no native code for another machine")
