@@ -41,7 +41,7 @@ def build(functions: int, builds: int, guarded: bool, outdir: str) -> cdk.App:
         guard(app)
     stack, used = None, STACK_LIMIT
     assets = Path(outdir).parent / f"{Path(outdir).name}-code"
-    codes = [lambda_.Code.from_asset(str(code_folder(assets / f"code{n}", n))) for n in range(max(1, functions // 10))]
+    folders = [str(code_folder(assets / f"code{n}", n)) for n in range(max(1, functions // 10))]
     items = [("function", 2)] * functions + [("build", 3)] * builds
     for index, (kind, cost) in enumerate(items):
         if used + cost > STACK_LIMIT:
@@ -50,7 +50,7 @@ def build(functions: int, builds: int, guarded: bool, outdir: str) -> cdk.App:
         if kind == "function":
             lambda_.Function(
                 stack, f"F{index}", runtime=lambda_.Runtime.PYTHON_3_13, handler="index.handler",
-                code=codes[index % len(codes)], architecture=LAMBDA_ARCHITECTURE,
+                code=lambda_.Code.from_asset(folders[index % len(folders)]), architecture=LAMBDA_ARCHITECTURE,
             )  # fmt: skip
         else:
             codebuild.Project(
