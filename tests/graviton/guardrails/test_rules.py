@@ -37,6 +37,7 @@ def test_the_pack_lists_exactly_these_rules():
         "GG-X86-ONLY",
         "GG-DATA-CLASS",
         "GG-ELF",
+        "GG-LAYER",
     ]
     assert all(rule.title and rule.explanation and rule.fix for rule in RULES)
 

@@ -15,6 +15,7 @@ from graviton.guardrails.rules import (
     image_asset_platform,
     lambda_architecture,
     lambda_asset_machine,
+    lambda_layer_arns,
     managed_data_classes,
     x86_only_services,
 )
@@ -35,6 +36,7 @@ RULES: tuple[Rule, ...] = tuple(
         x86_only_services,
         managed_data_classes,
         lambda_asset_machine,
+        lambda_layer_arns,
     )
 )
 PACK: dict[str, Rule] = {rule.id: rule for rule in RULES}
