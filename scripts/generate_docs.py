@@ -122,6 +122,8 @@ def guard_rules_page() -> str:
         lines.append(f"| `{rule.id}` | {rule.title} | {covered} | {rule.fix} |")
     for rule in RULES:
         lines += ["", f"## `{rule.id}`: {rule.title}", "", rule.explanation, "", f"Fix: {rule.fix}."]
+        if rule.cfn_fix:
+            lines += ["", f"In a CloudFormation template (what `audit` reports for raw templates): {rule.cfn_fix}."]
     lines += [
         "",
         "## Decided resource types",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from graviton.guardrails.assembly import StackContent
 from graviton.guardrails.rules import ASSET, Compliance, ImageAsset, Resource, Rule
@@ -28,6 +28,11 @@ class Decision:
     fix: str
     remediated: str = ""  # what the guard switched to arm64 (CDK's own functions), else empty
     advisory: bool = False  # an advisory rule's verdict: reported, never a violation
+    cfn_fix: str = ""  # the fix in CloudFormation terms, for templates not written with CDK
+
+    def in_cloudformation_terms(self) -> Decision:
+        """The same decision with its fix said as a property and value to set."""
+        return replace(self, fix=self.cfn_fix) if self.cfn_fix else self
 
     def line(self) -> str:
         return (
@@ -64,6 +69,7 @@ def evaluate(stacks: Iterable[StackContent]) -> list[Decision]:
                         fix=verdict.fix or rule.fix,
                         remediated=remediated,
                         advisory=rule.advisory,
+                        cfn_fix=rule.cfn_fix,
                     )
                 )
     return decisions

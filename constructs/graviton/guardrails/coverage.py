@@ -92,7 +92,7 @@ OUT_OF_SCOPE: dict[str, str] = {
     "AWS::DRS::ReplicationConfigurationTemplate": "Elastic Disaster Recovery's replication servers are AWS's",
     "AWS::Route53Resolver::OutpostResolver": _RESOLVER,
     "AWS::Route53Resolver::ResolverEndpoint": _RESOLVER,
-    "AWS::Pipes::Pipe": "InstanceType is a SageMaker pipeline target's parameter, not compute Pipes runs",
+    "AWS::Pipes::Pipe": "InstanceType overrides a Batch target job; it runs in a compute environment GG-EC2 checks",
     "AWS::ManagedBlockchain::Node": "peer nodes run AWS's blockchain software",
     "AWS::M2::Environment": "Mainframe Modernization runs AWS's runtime engines",
     "AWS::EVS::Environment": "Amazon EVS runs VMware on bare-metal x86 hosts; not a container platform",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
+from support import run
 
 from graviton.guardrails.coverage import (
     DECIDED,
@@ -56,6 +58,30 @@ def test_every_type_a_rule_reads_is_decided_as_that_rule():
             decision = DECIDED[type_]
             assert decision.rule in PACK and type_ in PACK[decision.rule].applies_to
             assert decision.status is (Status.ADVISORY if rule.advisory else Status.CHECKED)
+
+
+def test_every_checked_or_advisory_decision_is_its_rules():
+    """Read the other way round: no hand-written or stale entry names a rule that does not read the type."""
+    for type_, decision in DECIDED.items():
+        if decision.status is Status.OUT_OF_SCOPE:
+            continue
+        rule = PACK[decision.rule]
+        assert type_ in rule.applies_to, type_
+        assert rule.advisory is (decision.status is Status.ADVISORY), type_
+        assert decision.reason == rule.title
+
+
+def test_the_table_imports_without_cfn_lint():
+    """The guard runs at synth, where cfn-lint need not be installed; only the inventory walker needs it."""
+    script = (
+        "import sys; sys.modules['cfnlint'] = None\n"  # makes cfn-lint unimportable and unfindable
+        "from graviton.guardrails.coverage import DECIDED, cfn_lint_schemas\n"
+        "assert DECIDED\n"
+        "try:\n    cfn_lint_schemas()\nexcept ModuleNotFoundError as error:\n    print(error)\n"
+    )
+    result = run([sys.executable, "-c", script])
+    assert result.returncode == 0, result.stderr
+    assert "cfn-lint is not installed" in result.stdout
 
 
 def test_out_of_scope_decisions_have_a_reason_and_no_rule():

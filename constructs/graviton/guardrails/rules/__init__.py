@@ -72,6 +72,7 @@ class Rule:
     applies_to: tuple[str, ...]  # CloudFormation resource types, or (ASSET,)
     check: Callable[[Any], Verdict]
     advisory: bool = False  # reported in arm64-report.json with the arm64 alternative; never fails synth
+    cfn_fix: str = ""  # the fix in CloudFormation terms (property and value), for templates not written with CDK
 
 
 def is_token(value: Any) -> bool:

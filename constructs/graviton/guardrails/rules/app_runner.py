@@ -18,4 +18,6 @@ RULE = Rule(
     fix="run the container on ECS Fargate with RuntimePlatform ARM64 behind a load balancer",
     applies_to=("AWS::AppRunner::Service",),
     check=check,
+    cfn_fix="replace the AWS::AppRunner::Service with an AWS::ECS::Service on Fargate with "
+    "RuntimePlatform.CpuArchitecture: ARM64",
 )

@@ -48,4 +48,5 @@ RULE = Rule(
     "container (CloudFormation: RuntimePlatform: {CpuArchitecture: ARM64})",
     applies_to=JOB_TYPES,
     check=check,
+    cfn_fix="set RuntimePlatform: {CpuArchitecture: ARM64} in the job's Fargate container properties",
 )

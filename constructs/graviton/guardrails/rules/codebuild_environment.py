@@ -48,4 +48,6 @@ RULE = Rule(
     fix="use build_image=codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0",
     applies_to=("AWS::CodeBuild::Project", "AWS::CodeBuild::Fleet"),
     check=check,
+    cfn_fix="set Environment.Type: ARM_CONTAINER with an aarch64 image "
+    "(aws/codebuild/amazonlinux-aarch64-standard:3.0); a Fleet: EnvironmentType: ARM_CONTAINER",
 )

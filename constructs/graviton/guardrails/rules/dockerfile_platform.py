@@ -30,4 +30,5 @@ RULE = Rule(
     fix="drop --platform from FROM, or use --platform=$TARGETPLATFORM",
     applies_to=(ASSET,),
     check=check,
+    cfn_fix="drop --platform from FROM, or use --platform=$TARGETPLATFORM",
 )

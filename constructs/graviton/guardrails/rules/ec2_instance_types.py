@@ -133,4 +133,6 @@ RULE = Rule(
     fix="use a Graviton instance type (t4g, m7g, c7g, r7g, ...), or CpuManufacturers=[amazon-web-services]",
     applies_to=tuple(CAPACITY),
     check=check,
+    cfn_fix="set InstanceType to a Graviton type (t4g, m7g, c7g, r7g, ...), or "
+    "InstanceRequirements.CpuManufacturers: [amazon-web-services]",
 )

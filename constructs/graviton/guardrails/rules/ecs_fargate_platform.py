@@ -35,4 +35,5 @@ RULE = Rule(
     "operating_system_family=ecs.OperatingSystemFamily.LINUX)",
     applies_to=("AWS::ECS::TaskDefinition",),
     check=check,
+    cfn_fix="set RuntimePlatform: {CpuArchitecture: ARM64, OperatingSystemFamily: LINUX}",
 )

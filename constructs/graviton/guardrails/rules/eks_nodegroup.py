@@ -53,4 +53,5 @@ RULE = Rule(
     fix="use Graviton instance types (t4g, m7g, c7g, ...) and ami_type=eks.NodegroupAmiType.AL2023_ARM_64_STANDARD",
     applies_to=("AWS::EKS::Nodegroup",),
     check=check,
+    cfn_fix="set InstanceTypes to Graviton types (m7g.large, ...) and AmiType: AL2023_ARM_64_STANDARD",
 )

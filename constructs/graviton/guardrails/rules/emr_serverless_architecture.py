@@ -18,4 +18,5 @@ RULE = Rule(
     fix="set architecture='ARM64' on the application (CloudFormation: Architecture: ARM64)",
     applies_to=("AWS::EMRServerless::Application",),
     check=check,
+    cfn_fix="set Architecture: ARM64",
 )

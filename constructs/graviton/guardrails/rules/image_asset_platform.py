@@ -22,4 +22,5 @@ RULE = Rule(
     "DockerImageAsset with it and use LinuxArmBuildImage.from_ecr_repository",
     applies_to=(ASSET,),
     check=check,
+    cfn_fix="build the image for linux/arm64 (docker build --platform linux/arm64) before it is published",
 )

@@ -78,4 +78,5 @@ RULE = Rule(
     fix="set architecture=lambda_.Architecture.ARM_64",
     applies_to=FUNCTION_TYPES,
     check=check,
+    cfn_fix="set Architectures: [arm64]",
 )

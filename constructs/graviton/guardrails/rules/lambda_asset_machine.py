@@ -50,4 +50,6 @@ RULE = Rule(
     "in an ARM CodeBuild project or a linux/arm64 bundling image",
     applies_to=CODE_TYPES,
     check=check,
+    cfn_fix="rebuild the code package with aarch64 native files (pip install --platform manylinux2014_aarch64 "
+    "--only-binary=:all:)",
 )

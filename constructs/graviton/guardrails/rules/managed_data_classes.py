@@ -64,4 +64,5 @@ RULE = Rule(
     applies_to=tuple(CLASS_PATHS),
     check=check,
     advisory=True,
+    cfn_fix="set the instance class property to the Graviton class of the same size (db.r7g, cache.m7g, ...)",
 )

@@ -32,4 +32,6 @@ RULE = Rule(
     fix=FARGATE_PROFILE_FIX,
     applies_to=("AWS::EKS::FargateProfile", "AWS::CloudFront::Distribution"),
     check=check,
+    cfn_fix="EKS pods: an AWS::EKS::Nodegroup with Graviton InstanceTypes and AmiType AL2023_ARM_64_STANDARD; "
+    "Lambda@Edge: an AWS::CloudFront::Function, or the logic in the arm64 origin",
 )
