@@ -82,17 +82,17 @@ def cdk_functions(scope: Stage) -> Iterator[tuple[CfnResource, str]]:
             # CustomResourceProvider runs the user's code and is left to fail.
             yield node.node.find_child("Handler"), f"CDK {node.node.id}"
         elif isinstance(node, Stack):  # NestedStacks too: CDK's singletons go into the stack that needs them
-            for child in node.node.children:
-                if child.node.id in singletons:
-                    function = _function_resource(child)
+            # one lookup per reserved id, not one per child: a stack of 500 functions costs the same as an empty one
+            for singleton_id, label in singletons.items():
+                function = _function_resource(node.node.try_find_child(singleton_id))
+                if function is not None:
+                    yield function, label
+            for provider_id, (function_ids, label) in providers.items():
+                provider = node.node.try_find_child(provider_id)
+                for function_id in function_ids if provider is not None else ():
+                    function = _function_resource(provider.node.try_find_child(function_id))
                     if function is not None:
-                        yield function, singletons[child.node.id]
-                elif child.node.id in providers:
-                    function_ids, label = providers[child.node.id]
-                    for function_id in function_ids:
-                        function = _function_resource(child.node.try_find_child(function_id))
-                        if function is not None:
-                            yield function, label
+                        yield function, label
         for cls, recognition, label in children:
             if isinstance(node, cls):
                 function = _function_resource(_find(node, recognition.path))
