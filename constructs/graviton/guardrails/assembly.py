@@ -71,6 +71,11 @@ def with_globals(globals_: Any, properties: Any) -> Any:
     return properties
 
 
+def construct_path(logical_id: str, body: Mapping[str, Any], paths: Mapping[str, str] | None = None) -> str:
+    """A resource's construct path: its Metadata's, else the one `paths` gives by logical id, else empty."""
+    return (body.get("Metadata") or {}).get(PATH_METADATA) or (paths or {}).get(logical_id, "")
+
+
 def resources_of(template: dict[str, Any], paths: dict[str, str] | None = None) -> list[Resource]:
     """The template's resources, with SAM's Globals applied; `paths` gives construct paths (by logical id) where
     Metadata has none."""
@@ -82,7 +87,7 @@ def resources_of(template: dict[str, Any], paths: dict[str, str] | None = None) 
             logical_id=logical_id,
             type=body.get("Type", ""),
             properties=with_globals(by_type.get(body.get("Type", ""), {}), body.get("Properties") or {}),
-            path=(body.get("Metadata") or {}).get(PATH_METADATA) or (paths or {}).get(logical_id, ""),
+            path=construct_path(logical_id, body, paths),
             remediated=(body.get("Metadata") or {}).get(REMEDIATED_METADATA, ""),
         )
         for logical_id, body in (template.get("Resources") or {}).items()
@@ -158,7 +163,7 @@ def image_build_sources(
                 asset_hash=source["assetHash"],
                 platform=PLATFORM,
                 dockerfile=dockerfile.read_text() if dockerfile.is_file() else None,
-                path=(body.get("Metadata") or {}).get(PATH_METADATA) or (paths or {}).get(logical_id, ""),
+                path=construct_path(logical_id, body, paths),
                 dockerfile_name=name,
             )
         )
