@@ -32,6 +32,14 @@ def settings(context: dict, *, root: Path = ROOT) -> AppConfig:
     return config
 
 
+def new_app(context: dict, **props) -> cdk.App:
+    """The App, without CDK's built-in CloudFormation validation: its schema checks only warn, cost about two seconds
+    of every synth, and the pinned cfn-lint runs the same registry schemas over every template in `make test`."""
+    import aws_cdk as cdk
+
+    return cdk.App(context=context, builtin_cloud_formation_validation=False, **props)
+
+
 def compose(app: cdk.App, config: AppConfig, *, root: Path = ROOT) -> dict[str, EnvironmentStack]:
     """Add every environment's stack to `app`, guarded for arm64, with cdk-nag on all of them; and PipelineStack
     when its settings are given (`make deploy-pipeline` names the missing ones)."""
@@ -63,9 +71,7 @@ def main() -> None:
         config = settings(context)
     except (ConfigError, ContextError) as err:
         sys.exit(str(err))
-    import aws_cdk as cdk
-
-    app = cdk.App(context=context)
+    app = new_app(context)
     compose(app, config)
     app.synth()  # the guard reports violations itself, in one list, and the app exits 1
     # The assembly is written. Exit now rather than through jsii's orderly shutdown, which waits about a second

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# Before aws-cdk-lib starts its Node process: the tests' own small apps skip CDK's built-in CloudFormation validation,
+# as the app does (app.new_app). It only warns, costs its engine's start-up in every worker and a pass over every
+# template, and cfn-lint checks the same schemas in test_quality_gates.py.
+os.environ["CDK_VALIDATION"] = "false"
+
 from pathlib import Path
 
 import pytest

@@ -57,7 +57,7 @@ class Synthesized:
 
 def synthesize(context: dict, outdir: Path) -> Synthesized:
     """Compose the app exactly as app.py does and synthesize it, keeping a validation failure to assert on."""
-    app = cdk.App(context=context, outdir=str(outdir))
+    app = cdk_app.new_app(context, outdir=str(outdir))
     stacks = cdk_app.compose(app, cdk_app.settings(app.node.get_all_context(), root=ROOT))
     try:
         app.synth()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import cfnlint.api
 import pytest
@@ -19,12 +22,36 @@ def test_cdk_nag_finds_nothing_unacknowledged(synthesized):
     assert synthesized.error is None, details
 
 
+# A schema error CDK's built-in CloudFormation validation reports (as "CloudFormation Validate") in a default App.
+SCHEMA_ERROR_APP = """
+import json, sys
+from pathlib import Path
+import aws_cdk as cdk
+import app as cdk_app
+app = cdk_app.new_app({}, outdir=sys.argv[1])
+cdk.CfnResource(cdk.Stack(app, "S"), "Bad", type="AWS::SQS::Queue", properties={"DelaySeconds": "soon"})
+app.synth()
+report = Path(sys.argv[1], "validation-report.json")
+print(json.dumps([p["pluginName"] for p in json.loads(report.read_text())["pluginReports"]] if report.exists() else []))
+"""
+
+
+def test_the_app_leaves_template_validation_to_cfn_lint(tmp_path):
+    """CDK's built-in CloudFormation validation is off in the app: cfn-lint checks the same schemas below. In a
+    process of its own, as a user runs it: the tests' Node process runs without that validation altogether."""
+    env = {k: v for k, v in os.environ.items() if k != "CDK_VALIDATION"}
+    result = subprocess.run(
+        [sys.executable, "-c", SCHEMA_ERROR_APP, str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "CloudFormation Validate" not in json.loads(result.stdout)
+
+
 def test_cdk_nag_would_fail_synth_on_a_finding(tmp_path):
-    import aws_cdk as cdk
 
     import app as cdk_app
 
-    app = cdk.App(context=repo_context(), outdir=str(tmp_path))
+    app = cdk_app.new_app(repo_context(), outdir=str(tmp_path))
     stacks = cdk_app.compose(app, cdk_app.settings(app.node.get_all_context(), root=ROOT))
     s3.Bucket(stacks["dev"], "UnloggedBucket")
     with pytest.raises(RuntimeError, match="ValidationFailed"):
