@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from graviton.guardrails.assembly import StackContent
 from graviton.guardrails.rules import ASSET, Compliance, ImageAsset, Resource, Rule
@@ -40,7 +40,7 @@ class Decision:
         )
 
     def as_json(self) -> dict:
-        return asdict(self)
+        return dict(vars(self))  # every field is a str or a bool: a shallow copy is the whole record
 
 
 def evaluate(stacks: Iterable[StackContent]) -> list[Decision]:

@@ -84,7 +84,7 @@ OUT_OF_SCOPE: dict[str, str] = {
     "AWS::ECR::PublicRepository": "Architectures is catalogue metadata; the images are checked by the build",
     "AWS::Lambda::MicrovmImage": "Architecture accepts only ARM_64",
     "AWS::Serverless::MicrovmImage": "Architecture accepts only ARM_64",
-    "AWS::ElasticBeanstalk::ApplicationVersion": "builds a Beanstalk source bundle; Beanstalk is not a target",
+    "AWS::ElasticBeanstalk::ApplicationVersion": "a Beanstalk source bundle; GG-BEANSTALK checks what runs it",
     "AWS::Amplify::App": "BuildComputeType sizes Amplify's hosted build; the site is static or AWS-run",
     # Managed services that choose an instance for AWS's own software.
     "AWS::DAX::Cluster": "DAX node types have no Graviton choice; a managed cache",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsii
 from aws_cdk import (
@@ -105,7 +106,7 @@ class GuardPlugin:
             "advisory": [d.as_json() for d in advisories(decisions)],
             "unchecked": not_checked,  # per stack, resources by type that no rule reads
         }
-        (Path(self._app.outdir) / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+        (Path(self._app.outdir) / REPORT_FILE).write_text(report_json(report))
 
     def _violation(self, decision: Decision, stacks) -> PolicyViolationBeta1:
         template = next((str(s.template_path) for s in stacks if s.name == decision.stack), "")
@@ -120,6 +121,22 @@ class GuardPlugin:
                 )
             ],
         )
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """The report as JSON with one entry per line: readable and diffable, and written by json's C encoder (`indent`
+    would switch to its pure-Python one, a tenth of a second at a thousand functions)."""
+    sections = []
+    for key, value in report.items():
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(json.dumps(item) for item in value)
+            sections.append(f"  {json.dumps(key)}: [\n    {items}\n  ]")
+        elif isinstance(value, dict) and value:
+            items = ",\n    ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in value.items())
+            sections.append(f"  {json.dumps(key)}: {{\n    {items}\n  }}")
+        else:
+            sections.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(sections) + "\n}\n"
 
 
 def _stacks(scope: IConstruct):

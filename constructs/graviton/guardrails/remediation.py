@@ -12,7 +12,7 @@ aspects and before templates are written. An aspect would cost a Node-to-Python 
 
 from __future__ import annotations
 
-import importlib
+import sys
 from collections.abc import Iterator
 from functools import cache
 
@@ -24,16 +24,19 @@ from constructs import IConstruct, IValidation
 from graviton.guardrails.assembly import REMEDIATED_METADATA
 from graviton.guardrails.cdk_handlers import ChildOf, NestedProvider, ProviderFramework, StackSingleton, recognitions
 
-Plan = tuple[dict[str, str], dict[str, tuple[tuple[str, ...], str]], list[tuple[type, ChildOf, str]], tuple[str, ...]]
+Plan = tuple[
+    dict[str, str], dict[str, tuple[tuple[str, ...], str]], list[tuple[str, str, ChildOf, str]], tuple[str, ...]
+]
 
 
 @cache
 def _plan() -> Plan:
     """The recognitions of cdk_handlers, indexed for one pass over the tree: stack-level singleton id -> label,
-    reserved provider id -> (function ids, label), (class, ChildOf, label), the Provider framework's ids."""
+    reserved provider id -> (function ids, label), (module, class name, ChildOf, label), the Provider framework's
+    ids."""
     singletons: dict[str, str] = {}
     providers: dict[str, tuple[tuple[str, ...], str]] = {}
-    children: list[tuple[type, ChildOf, str]] = []
+    children: list[tuple[str, str, ChildOf, str]] = []
     framework_ids: tuple[str, ...] = ()
     for recognition, key in recognitions():
         label = f"CDK {key}"
@@ -44,11 +47,22 @@ def _plan() -> Plan:
             providers[recognition.id.replace("/", "--")] = (recognition.functions, label)
         elif isinstance(recognition, ChildOf):
             module, name = recognition.construct.split(":")
-            children.append((getattr(importlib.import_module(module), name), recognition, label))
+            children.append((module, name, recognition, label))
         elif isinstance(recognition, ProviderFramework):
             framework_ids = recognition.ids
         # a ProviderBase recognition needs no data: it is the class check in cdk_functions
     return singletons, providers, children, framework_ids
+
+
+def _loaded_classes(children: list[tuple[str, str, ChildOf, str]]) -> list[tuple[type, ChildOf, str]]:
+    """The ChildOf classes whose aws_cdk module the app has loaded. An instance of a class reaches Python as that
+    class only once its module is loaded, so importing the others would find nothing and cost a tenth of a second
+    at synth; and a function missed here stays x86 and fails the guard, so this can never let x86 through."""
+    loaded = []
+    for module, name, recognition, label in children:
+        if module in sys.modules:
+            loaded.append((getattr(sys.modules[module], name), recognition, label))
+    return loaded
 
 
 def _function_resource(node: IConstruct | None) -> CfnResource | None:
@@ -70,7 +84,8 @@ def _find(node: IConstruct, path: tuple[str, ...]) -> IConstruct | None:
 
 def cdk_functions(scope: Stage) -> Iterator[tuple[CfnResource, str]]:
     """(function resource, what it is) for each of CDK's own functions in `scope`, not in nested Stages."""
-    singletons, providers, children, framework_ids = _plan()
+    singletons, providers, child_modules, framework_ids = _plan()
+    children = _loaded_classes(child_modules)
     for node in scope.node.find_all():
         if isinstance(node, cr.Provider):
             for framework_id in framework_ids:
@@ -83,12 +98,13 @@ def cdk_functions(scope: Stage) -> Iterator[tuple[CfnResource, str]]:
             yield node.node.find_child("Handler"), f"CDK {node.node.id}"
         elif isinstance(node, Stack):  # NestedStacks too: CDK's singletons go into the stack that needs them
             # one lookup per reserved id, not one per child: a stack of 500 functions costs the same as an empty one
+            tree = node.node  # each attribute read is a call into Node: read it once
             for singleton_id, label in singletons.items():
-                function = _function_resource(node.node.try_find_child(singleton_id))
+                function = _function_resource(tree.try_find_child(singleton_id))
                 if function is not None:
                     yield function, label
             for provider_id, (function_ids, label) in providers.items():
-                provider = node.node.try_find_child(provider_id)
+                provider = tree.try_find_child(provider_id)
                 for function_id in function_ids if provider is not None else ():
                     function = _function_resource(provider.node.try_find_child(function_id))
                     if function is not None:

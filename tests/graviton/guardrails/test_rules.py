@@ -31,6 +31,7 @@ def test_the_pack_lists_exactly_these_rules():
         "GG-ECS",
         "GG-EKS",
         "GG-EC2",
+        "GG-BEANSTALK",
         "GG-APPRUNNER",
         "GG-BATCH",
         "GG-EMR-SERVERLESS",

@@ -13,6 +13,10 @@ GRAVITON_ONLY = {"CpuManufacturers": ["amazon-web-services"]}
 ANY_CPU = {"VCpuCount": {"Min": 2}, "MemoryMiB": {"Min": 4096}}
 
 
+def beanstalk(namespace: str, option: str, value: object) -> dict:
+    return {"Namespace": namespace, "OptionName": option, "Value": value}
+
+
 def verdict(rule: str, type_: str, properties: dict) -> Compliance:
     return PACK[rule].check(Resource(logical_id="R", type=type_, properties=properties)).compliance
 
@@ -74,6 +78,24 @@ CASES = [
         },
     ),
     ("GG-EMR-SERVERLESS", "AWS::EMRServerless::Application", {"Architecture": "ARM64"}, {"Type": "SPARK"}),
+    (
+        "GG-BEANSTALK",
+        "AWS::ElasticBeanstalk::Environment",
+        {"OptionSettings": [beanstalk("aws:ec2:instances", "InstanceTypes", "t4g.small, m7g.large")]},
+        {"OptionSettings": [beanstalk("aws:ec2:instances", "InstanceTypes", "t4g.small,t3.small")]},
+    ),
+    (
+        "GG-BEANSTALK",
+        "AWS::ElasticBeanstalk::ConfigurationTemplate",
+        {"OptionSettings": [beanstalk("aws:autoscaling:launchconfiguration", "InstanceType", "c7g.large")]},
+        {"OptionSettings": [beanstalk("aws:autoscaling:launchconfiguration", "InstanceType", "c5.large")]},
+    ),
+    (
+        "GG-BEANSTALK",
+        "AWS::ElasticBeanstalk::Environment",
+        {"OptionSettings": [beanstalk("aws:ec2:instances", "SupportedArchitectures", "arm64")]},
+        {"ApplicationName": "app"},  # no instance types: Beanstalk launches t3.micro and t3.small
+    ),
     ("GG-LAMBDA", "AWS::Serverless::Function", {"Architectures": ["arm64"]}, {"Runtime": "python3.13"}),
     ("GG-DATA-CLASS", "AWS::RDS::DBInstance", {"DBInstanceClass": "db.r7g.large"}, {"DBInstanceClass": "db.r6i.large"}),
     (
@@ -95,6 +117,24 @@ CASES = [
 def test_each_compute_model_passes_on_graviton_and_fails_on_x86(rule, type_, arm, x86):
     assert verdict(rule, type_, arm) is Compliance.COMPLIANT
     assert verdict(rule, type_, x86) is Compliance.NON_COMPLIANT
+
+
+@pytest.mark.parametrize(
+    ("properties", "found"),
+    [
+        ({"TemplateName": "base"}, "instance types from a configuration template the guard cannot read"),
+        ({"OptionSettings": {"Ref": "Settings"}}, "unresolved at synth"),
+        ({"OptionSettings": [beanstalk("aws:ec2:instances", "InstanceTypes", {"Ref": "Types"})]}, "unresolved"),
+        ({"OptionSettings": [beanstalk("aws:ec2:instances", "SupportedArchitectures", "x86_64,arm64")]}, "x86_64"),
+        ({"OptionSettings": [beanstalk("aws:ec2:instances", "InstanceTypes", " , ")]}, "InstanceTypes"),
+    ],
+)
+def test_a_beanstalk_environment_the_guard_cannot_prove_graviton_fails_with_the_setting_to_add(properties, found):
+    resource = Resource(logical_id="R", type="AWS::ElasticBeanstalk::Environment", properties=properties)
+    verdict_ = PACK["GG-BEANSTALK"].check(resource)
+    assert verdict_.compliance is Compliance.NON_COMPLIANT
+    assert found in verdict_.found
+    assert "aws:ec2:instances InstanceTypes" in (verdict_.fix or PACK["GG-BEANSTALK"].fix)
 
 
 def test_a_batch_job_on_ec2_is_left_to_its_compute_environment():
