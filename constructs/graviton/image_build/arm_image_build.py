@@ -156,10 +156,18 @@ class ArmImageBuild(Construct):
         return self.project.role
 
     def _grant_provider(self, role: iam.IRole) -> None:
-        """The handler starts and watches this project's builds and looks up this repository's tags."""
+        """The handler starts and watches this project's builds and looks up this repository's tags.
+
+        It lists the project's builds to find one it started on an earlier poll, after waiting for capacity.
+        """
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"],
+                actions=[
+                    "codebuild:StartBuild",
+                    "codebuild:BatchGetBuilds",
+                    "codebuild:StopBuild",
+                    "codebuild:ListBuildsForProject",
+                ],
                 resources=[self.project.project_arn],
             )
         )

@@ -72,8 +72,14 @@ def tag_absent(registry) -> None:
 
 
 def started(cb, **params) -> None:
-    request = contract.start_build_request(PROPS, idempotency_token="5f1c2a3b-request")
+    request = contract.start_build_request(PROPS, idempotency_token="5f1c2a3b-request", request_id="5f1c2a3b-request")
     cb.add_response("start_build", {"build": build()}, {**request, **params})
+
+
+def no_capacity(cb) -> None:
+    cb.add_client_error(
+        "start_build", "AccountLimitExceededException", "Cannot have more than 1 builds in queue for the account"
+    )
 
 
 def test_create_starts_the_projects_build_for_the_tag_from_the_uploaded_source(aws):
@@ -88,8 +94,12 @@ def test_create_starts_the_projects_build_for_the_tag_from_the_uploaded_source(a
             "idempotencyToken": "5f1c2a3b-request",
             "sourceTypeOverride": "S3",
             "sourceLocationOverride": f"cdk-assets-bucket/{TAG}.zip",
-            # Only the tag is overridden: the platform stays the project's linux/arm64.
-            "environmentVariablesOverride": [{"name": "IMAGE_TAG", "value": TAG, "type": "PLAINTEXT"}],
+            # Only the tag is overridden: the platform stays the project's linux/arm64. The request id marks the
+            # build as this request's.
+            "environmentVariablesOverride": [
+                {"name": "IMAGE_TAG", "value": TAG, "type": "PLAINTEXT"},
+                {"name": "CLOUDFORMATION_REQUEST_ID", "value": "5f1c2a3b-request", "type": "PLAINTEXT"},
+            ],
             "timeoutInMinutesOverride": 30,
         },
     )
@@ -227,7 +237,9 @@ def test_a_new_tag_is_a_new_physical_id_so_cloudformation_replaces_the_image(aws
     cb, registry, _ = aws
     new = contract.ImageBuildProperties(**{**PROPS.__dict__, "image_tag": "c" * 64})
     tag_absent(registry)
-    cb.add_response("start_build", {"build": build()}, contract.start_build_request(new, idempotency_token=ANY))
+    cb.add_response(
+        "start_build", {"build": build()}, contract.start_build_request(new, idempotency_token=ANY, request_id=ANY)
+    )
     update = event("Update", props=new, PhysicalResourceId=PROPS.physical_id)
     assert handler.on_event(update, LambdaContext())["PhysicalResourceId"] == f"gg-dev-api:{'c' * 64}"
 
@@ -303,3 +315,83 @@ def test_a_promoted_image_that_was_never_built_fails_the_deployment_and_says_wha
     tag_absent(registry)
     with pytest.raises(contract.BuildFailedError, match="deploy the environment that builds them first"):
         handler.on_event(event(props=PROMOTED), LambdaContext())
+
+
+def ours(status: str = "IN_PROGRESS", *, request_id: str = "5f1c2a3b-request", **extra) -> dict:
+    """A build as BatchGetBuilds describes it, started by the handler for the CloudFormation request `request_id`."""
+    variables = [
+        {"name": "IMAGE_TAG", "value": TAG, "type": "PLAINTEXT"},
+        {"name": "CLOUDFORMATION_REQUEST_ID", "value": request_id, "type": "PLAINTEXT"},
+    ]
+    environment = {
+        "type": "ARM_CONTAINER",
+        "image": "aws/codebuild/amazonlinux-aarch64-standard:3.0",
+        "computeType": "BUILD_GENERAL1_SMALL",
+        "environmentVariables": variables,
+    }
+    return build(status, environment=environment, **extra)
+
+
+def test_no_codebuild_capacity_is_waited_for_and_a_later_poll_finds_the_build_an_earlier_one_started(aws):
+    cb, registry, delays = aws
+    tag_absent(registry)
+    no_capacity(cb)  # on_event: the account's one concurrent build is the other service's
+    response = handler.on_event(event(), LambdaContext())
+    assert response["Data"]["BuildId"] == ""
+    polled = {**event(), **response}  # what the framework hands every is_complete: the request plus on_event's answer
+
+    # Poll 1: no build of this request yet, still no capacity.
+    cb.add_response("list_builds_for_project", {}, {"projectName": PROPS.project_name, "sortOrder": "DESCENDING"})
+    no_capacity(cb)
+    assert handler.is_complete(polled, LambdaContext()) == {"IsComplete": False}
+    # Poll 2: only another request's build exists; now a slot is free and the build starts.
+    other = "gg-dev-api-build:00000000-0000-4000-8000-000000000009"
+    cb.add_response(
+        "list_builds_for_project", {"ids": [other]}, {"projectName": PROPS.project_name, "sortOrder": "DESCENDING"}
+    )
+    cb.add_response(
+        "batch_get_builds", {"builds": [{**ours(request_id="another-request"), "id": other}]}, {"ids": [other]}
+    )
+    started(cb)
+    assert handler.is_complete(polled, LambdaContext()) == {"IsComplete": False}
+    # Poll 3: nothing was handed on, yet it finds the build poll 2 started (no second StartBuild) and its image.
+    exported = [{"name": "IMAGE_DIGEST", "value": DIGEST}]
+    cb.add_response(
+        "list_builds_for_project",
+        {"ids": [BUILD_ID, other]},
+        {"projectName": PROPS.project_name, "sortOrder": "DESCENDING"},
+    )
+    cb.add_response(
+        "batch_get_builds",
+        {"builds": [ours("SUCCEEDED", exportedEnvironmentVariables=exported), ours(request_id="another-request")]},
+        {"ids": [BUILD_ID, other]},
+    )
+    done = handler.is_complete(polled, LambdaContext())
+    assert done["IsComplete"] is True
+    assert done["Data"]["ImageDigest"] == DIGEST and done["Data"]["BuildId"] == BUILD_ID
+    assert delays == []  # a full quota is not throttling: no backoff inside one invocation
+
+
+def test_no_codebuild_capacity_until_the_build_timeout_fails_the_deployment_with_one_line(aws):
+    cb, _, _ = aws
+    waiting_since = str(int(datetime.now(UTC).timestamp()) - PROPS.timeout_seconds - 5)
+    cb.add_response("list_builds_for_project", {}, {"projectName": PROPS.project_name, "sortOrder": "DESCENDING"})
+    # No start_build scripted: past the timeout the handler must not start one (the Stubber would refuse it).
+    polled = event(Data={"BuildId": "", "WaitingSince": waiting_since})
+    with pytest.raises(contract.BuildFailedError) as failure:
+        handler.is_complete(polled, LambdaContext())
+    message = str(failure.value)
+    assert message.startswith("no CodeBuild capacity for gg-dev-api-build in 30 min")
+    assert "AccountLimitExceededException" in message and "\n" not in message
+
+
+def test_time_spent_waiting_for_capacity_counts_towards_the_build_timeout(aws):
+    cb, _, _ = aws
+    waiting_since = str(int(datetime.now(UTC).timestamp()) - PROPS.timeout_seconds - 5)
+    cb.add_response(
+        "list_builds_for_project", {"ids": [BUILD_ID]}, {"projectName": PROPS.project_name, "sortOrder": "DESCENDING"}
+    )
+    cb.add_response("batch_get_builds", {"builds": [ours()]}, {"ids": [BUILD_ID]})  # started just now
+    cb.add_response("stop_build", {"build": build("STOPPED")}, {"id": BUILD_ID})
+    with pytest.raises(contract.BuildFailedError, match="still running after 30 min; stopped it"):
+        handler.is_complete(event(Data={"BuildId": "", "WaitingSince": waiting_since}), LambdaContext())

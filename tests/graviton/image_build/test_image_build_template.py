@@ -115,7 +115,13 @@ def test_the_handler_may_only_start_and_watch_this_build_and_read_this_repositor
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     projects = set(dev.find_resources("AWS::CodeBuild::Project"))
     (start,) = [s for s in statements if "codebuild:StartBuild" in s["Action"]]
-    assert start["Action"] == ["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"]
+    # ListBuildsForProject: a poll finds the build an earlier poll started after waiting for capacity.
+    assert start["Action"] == [
+        "codebuild:BatchGetBuilds",
+        "codebuild:ListBuildsForProject",
+        "codebuild:StartBuild",
+        "codebuild:StopBuild",
+    ]
     resources = start["Resource"] if isinstance(start["Resource"], list) else [start["Resource"]]
     assert {"Fn::GetAtt": [build[0], "Arn"]} in resources
     assert {r["Fn::GetAtt"][0] for r in resources} <= projects  # the image builds only, nothing else

@@ -16,9 +16,15 @@ from botocore.exceptions import ClientError
 ATTR_IMAGE_URI = "ImageUri"
 ATTR_IMAGE_DIGEST = "ImageDigest"
 ATTR_BUILD_ID = "BuildId"
+# When the handler first found no CodeBuild capacity (epoch seconds): the build timeout counts from then.
+ATTR_WAITING_SINCE = "WaitingSince"
 # The variable the buildspec exports with the pushed manifest's digest.
 DIGEST_VARIABLE = "IMAGE_DIGEST"
 DEFAULT_TIMEOUT_SECONDS = 30 * 60
+# Set on every build the handler starts, so a later poll of the same CloudFormation request finds that build.
+REQUEST_ID_VARIABLE = "CLOUDFORMATION_REQUEST_ID"
+# StartBuild's answer while the account's concurrent-build quota is used up: wait for a slot, do not fail.
+NO_CAPACITY_CODE = "AccountLimitExceededException"
 
 FAILED_STATUSES = frozenset({"FAILED", "FAULT", "STOPPED", "TIMED_OUT"})
 # Throttling, and what IAM returns while a just-created role is still propagating.
@@ -107,16 +113,20 @@ def start_build_request(
     idempotency_token: str,
     dockerfile: str | None = None,
     build_args: Mapping[str, str] | None = None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     """StartBuild arguments for one tag from one source zip; the platform stays the project's own.
 
     The same token within 5 minutes starts no second build, whoever retries (botocore, the Provider framework).
+    ``request_id`` marks the build as the CloudFormation request's, for the handler to find it again.
     """
     variables = [{"name": "IMAGE_TAG", "value": props.image_tag, "type": "PLAINTEXT"}]
     if dockerfile:
         variables.append({"name": "DOCKERFILE", "value": dockerfile, "type": "PLAINTEXT"})
     if build_args is not None:
         variables.append({"name": "BUILD_ARGS", "value": encode_build_args(build_args), "type": "PLAINTEXT"})
+    if request_id:
+        variables.append({"name": REQUEST_ID_VARIABLE, "value": request_id, "type": "PLAINTEXT"})
     return {
         "projectName": props.project_name,
         "idempotencyToken": idempotency_token,

@@ -1,7 +1,8 @@
 """Custom-resource handler: start the ARM CodeBuild build for a tag and wait until its image is in ECR.
 
 Driven by the CDK Provider framework: `on_event` starts the build (or skips it when the tag exists),
-`is_complete` polls it until it succeeds, fails, or outlives its timeout.
+`is_complete` polls it until it succeeds, fails, or outlives its timeout. While the account's concurrent-build
+quota is used up, the polls keep asking CodeBuild for a slot within the same timeout.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from image_build_contract import (
     ATTR_BUILD_ID,
     ATTR_IMAGE_DIGEST,
     ATTR_IMAGE_URI,
+    ATTR_WAITING_SINCE,
+    NO_CAPACITY_CODE,
+    REQUEST_ID_VARIABLE,
     BuildFailedError,
     ImageBuildProperties,
     existing_digest,
@@ -29,6 +34,8 @@ from image_build_contract import (
 logger = Logger(service="image-build")
 # Connection errors and 5xx are botocore's to retry; throttling and IAM propagation are with_retry's.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3})
+# BatchGetBuilds takes at most 100 ids, ListBuildsForProject's first page (newest first) holds as many.
+_BUILDS_SEARCHED = 100
 
 
 @cache
@@ -54,8 +61,11 @@ def on_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
             f"image {props.physical_id} is not in {props.registry_id}'s registry: this environment runs promoted"
             " images, so deploy the environment that builds them first (the pipeline does)"
         )
-    request = start_build_request(props, idempotency_token=event["RequestId"])
-    build = with_retry(lambda: codebuild.start_build(**request))["build"]
+    build = _start_build(codebuild, event, props)
+    if build is None:
+        logger.info("no CodeBuild capacity: polling until a build may start", project=props.project_name)
+        data = {ATTR_BUILD_ID: "", ATTR_WAITING_SINCE: str(int(time.time()))}
+        return {"PhysicalResourceId": props.physical_id, "Data": data}
     logger.info("build started", build_id=build["id"], tag=props.image_tag, logs=logs_link(build))
     return {"PhysicalResourceId": props.physical_id, "Data": {ATTR_BUILD_ID: build["id"]}}
 
@@ -69,15 +79,68 @@ def is_complete(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"IsComplete": True}
     props = ImageBuildProperties.from_cfn(event["ResourceProperties"])
     codebuild, ecr = clients()
-    build_id = data[ATTR_BUILD_ID]
-    build = with_retry(lambda: codebuild.batch_get_builds(ids=[build_id]))["builds"][0]
-    waited = time.time() - build["startTime"].timestamp()
+    waiting_since = data.get(ATTR_WAITING_SINCE)
+    if data.get(ATTR_BUILD_ID):
+        build = with_retry(lambda: codebuild.batch_get_builds(ids=[data[ATTR_BUILD_ID]]))["builds"][0]
+    else:
+        # on_event found no capacity. A poll cannot hand data to the next one: look for a build an earlier poll
+        # started before starting one.
+        build = _started_earlier(codebuild, props, event["RequestId"])
+        if build is None:
+            waited = time.time() - float(waiting_since)
+            if waited >= props.timeout_seconds:
+                raise BuildFailedError(
+                    f"no CodeBuild capacity for {props.project_name} in {props.timeout_seconds // 60} min:"
+                    f" StartBuild kept answering {NO_CAPACITY_CODE} (the account's concurrent-build quota);"
+                    " raise the quota or deploy again when the other builds are done"
+                )
+            build = _start_build(codebuild, event, props)
+            if build is None:
+                logger.info("no CodeBuild capacity yet", project=props.project_name, waited=int(waited))
+                return {"IsComplete": False}
+            logger.info("build started after waiting for capacity", build_id=build["id"], logs=logs_link(build))
+    build_id = build["id"]
+    # The timeout counts from the first StartBuild: time spent waiting for capacity is part of it.
+    waited = time.time() - (float(waiting_since) if waiting_since else build["startTime"].timestamp())
     digest = settle(codebuild, ecr, props, build, waited)
     if digest is None:
         logger.info("build running", build_id=build_id, phase=build.get("currentPhase"), waited=int(waited))
         return {"IsComplete": False}
     logger.info("build succeeded", build_id=build_id, digest=digest)
     return {"IsComplete": True, "Data": _response(props, digest=digest, build_id=build_id)["Data"]}
+
+
+def _start_build(codebuild: Any, event: dict[str, Any], props: ImageBuildProperties) -> dict[str, Any] | None:
+    """StartBuild for this CloudFormation request; None while the account's concurrent-build quota is used up.
+
+    The request id is the idempotency token (a retry within 5 minutes starts no second build) and a variable
+    on the build, which is how a later poll finds a build an earlier one started (`_started_earlier`).
+    """
+    request = start_build_request(props, idempotency_token=event["RequestId"], request_id=event["RequestId"])
+
+    def start() -> dict[str, Any] | None:
+        try:
+            return codebuild.start_build(**request)["build"]
+        except ClientError as err:
+            if err.response["Error"]["Code"] == NO_CAPACITY_CODE:
+                return None
+            raise
+
+    return with_retry(start)
+
+
+def _started_earlier(codebuild: Any, props: ImageBuildProperties, request_id: str) -> dict[str, Any] | None:
+    """The project's newest build that carries this request's id, if an earlier poll started one."""
+    ids = with_retry(
+        lambda: codebuild.list_builds_for_project(projectName=props.project_name, sortOrder="DESCENDING")
+    ).get("ids", [])[:_BUILDS_SEARCHED]
+    if not ids:
+        return None
+    for build in with_retry(lambda: codebuild.batch_get_builds(ids=ids))["builds"]:
+        variables = build.get("environment", {}).get("environmentVariables", [])
+        if any(v.get("name") == REQUEST_ID_VARIABLE and v.get("value") == request_id for v in variables):
+            return build
+    return None
 
 
 def _response(props: ImageBuildProperties, *, digest: str, build_id: str) -> dict[str, Any]:
