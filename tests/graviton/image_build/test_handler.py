@@ -313,8 +313,10 @@ def test_a_promoted_image_is_looked_up_in_the_building_accounts_registry_and_nev
 def test_a_promoted_image_that_was_never_built_fails_the_deployment_and_says_what_to_deploy(aws):
     _, registry, _ = aws
     tag_absent(registry)
-    with pytest.raises(contract.BuildFailedError, match="deploy the environment that builds them first"):
+    with pytest.raises(contract.BuildFailedError, match="deploy the environment that builds them first") as failure:
         handler.on_event(event(props=PROMOTED), LambdaContext())
+    assert str(failure.value).startswith(f"image gg-dev-api:{TAG} is not in 210987654321's registry")
+    assert "\n" not in str(failure.value)
 
 
 def ours(status: str = "IN_PROGRESS", *, request_id: str = "5f1c2a3b-request", **extra) -> dict:
@@ -395,3 +397,18 @@ def test_time_spent_waiting_for_capacity_counts_towards_the_build_timeout(aws):
     cb.add_response("stop_build", {"build": build("STOPPED")}, {"id": BUILD_ID})
     with pytest.raises(contract.BuildFailedError, match="still running after 30 min; stopped it"):
         handler.is_complete(event(Data={"BuildId": "", "WaitingSince": waiting_since}), LambdaContext())
+
+
+def test_a_promoted_image_whose_repository_does_not_exist_yet_says_what_to_deploy_in_one_line(aws):
+    # A TestStack deployed before DevStack: the building environment's repository is not there either.
+    _, registry, _ = aws
+    registry.add_client_error(
+        "describe_images",
+        "RepositoryNotFoundException",
+        "The repository with name 'gg-dev-api' does not exist in the registry with id '210987654321'",
+    )
+    with pytest.raises(contract.BuildFailedError) as failure:
+        handler.on_event(event(props=PROMOTED), LambdaContext())
+    message = str(failure.value)
+    assert message.startswith("repository gg-dev-api is not in 210987654321's registry")
+    assert "deploy the environment that builds them first" in message and "\n" not in message

@@ -52,15 +52,18 @@ def on_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
     props = ImageBuildProperties.from_cfn(event["ResourceProperties"])
     codebuild, ecr = clients()
-    digest = with_retry(lambda: existing_digest(ecr, props))
+    try:
+        digest = with_retry(lambda: existing_digest(ecr, props))
+    except ClientError as err:
+        # The building environment was never deployed: its repository does not exist yet either.
+        if not props.promoted or err.response["Error"]["Code"] != "RepositoryNotFoundException":
+            raise
+        raise BuildFailedError(_not_built_yet(props, f"repository {props.repository_name}")) from None
     if digest:
         logger.info("tag already in the repository: no build", tag=props.image_tag, digest=digest)
         return _response(props, digest=digest, build_id="")
     if props.promoted:
-        raise BuildFailedError(
-            f"image {props.physical_id} is not in {props.registry_id}'s registry: this environment runs promoted"
-            " images, so deploy the environment that builds them first (the pipeline does)"
-        )
+        raise BuildFailedError(_not_built_yet(props, f"image {props.physical_id}"))
     build = _start_build(codebuild, event, props)
     if build is None:
         logger.info("no CodeBuild capacity: polling until a build may start", project=props.project_name)
@@ -108,6 +111,13 @@ def is_complete(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"IsComplete": False}
     logger.info("build succeeded", build_id=build_id, digest=digest)
     return {"IsComplete": True, "Data": _response(props, digest=digest, build_id=build_id)["Data"]}
+
+
+def _not_built_yet(props: ImageBuildProperties, missing: str) -> str:
+    return (
+        f"{missing} is not in {props.registry_id}'s registry: this environment runs promoted images, so deploy"
+        " the environment that builds them first (the pipeline does)"
+    )
 
 
 def _start_build(codebuild: Any, event: dict[str, Any], props: ImageBuildProperties) -> dict[str, Any] | None:
