@@ -49,6 +49,7 @@ class EnvironmentStack(Stack):
         self.alarms = AlarmTopic(self, "Alarms", **props.alarm_topic())
         self.images: dict[str, ContainerImage] = {}
         repositories: list[ImageRepository] = []
+        builds: list[ArmImageBuild] = []
         endpoints: dict[str, CfnOutput] = {}
         for service in config.services:
             sid = service.construct_id
@@ -65,6 +66,7 @@ class EnvironmentStack(Stack):
                     sources_bucket=self.sources_bucket,
                     **props.image_build(service),
                 )
+                builds.append(image)
                 outputs[naming.OUTPUT_BUILD_PROJECT] = image.project.project_name
                 outputs[naming.OUTPUT_REPOSITORY_URI] = image.repository.repository_uri
             else:
@@ -77,9 +79,10 @@ class EnvironmentStack(Stack):
                 output = CfnOutput(self, naming.url_output_key(service.name, target), value=url)
                 endpoints[naming.endpoint_label(service.name, target)] = output
         if repositories:
-            RegistryGatekeeper(
+            gatekeeper = RegistryGatekeeper(
                 self, "RegistryGatekeeper", repositories=repositories, topic=self.alarms, **props.gatekeeper()
             )
+            gatekeeper.check_before(*(build.image for build in builds))
         if props.has_eks:
             self._eks_cluster(config)
         if props.builds:

@@ -123,6 +123,12 @@ class RegistryGatekeeper(Construct):
         )
         self._acknowledge_findings()
 
+    def check_before(self, *pushers: Construct) -> None:
+        """Deploy `pushers` (say each ArmImageBuild's `image`) only once the rule, the function and the rule's
+        permission to invoke it exist, so that a fresh stack's first pushes are checked too."""
+        for pusher in pushers:
+            pusher.node.add_dependency(self.rule, self.function)
+
     def _acknowledge_findings(self) -> None:
         """The one wildcard CDK's SNS grant writes, scoped to the topic's own key."""
         if isinstance(self.topic, sns.Topic) and self.topic.master_key is not None:

@@ -162,6 +162,29 @@ def test_the_configured_action_reaches_the_function(function):
     assert function[1]["Properties"]["Environment"]["Variables"][ENV_ACTION] == config.gatekeeper_action
 
 
+def test_every_image_build_waits_for_the_rule_the_function_and_the_rules_permission_to_invoke_it(dev, function):
+    """Otherwise a fresh stack's first pushes could happen before anything checks them."""
+    (rule,) = [
+        name
+        for name, r in dev.find_resources("AWS::Events::Rule").items()
+        if any(t["Arn"] == {"Fn::GetAtt": [function[0], "Arn"]} for t in r["Properties"].get("Targets", []))
+    ]
+    (permission,) = dev.find_resources(
+        "AWS::Lambda::Permission",
+        {
+            "Properties": {
+                "FunctionName": {"Fn::GetAtt": [function[0], "Arn"]},
+                "SourceArn": {"Fn::GetAtt": [rule, "Arn"]},
+            }
+        },
+    )
+    builds = dev.find_resources("Custom::ArmImageBuild")
+    services = load_config(repo_context(), root=ROOT).services
+    assert len(builds) == len(services)
+    for build in builds.values():
+        assert {rule, function[0], permission} <= set(build["DependsOn"])
+
+
 def test_environments_that_run_promoted_images_own_no_repository_and_have_no_gatekeeper(synthesized):
     for environment in ("test", "prod"):
         template = synthesized.template(environment)
