@@ -64,15 +64,20 @@ class ConfigError(ValueError):
     """A cdk.json (or `-c`) value that is not allowed; the message is one line."""
 
 
+# The only partition Powertools publishes its layer (and the SSM parameter naming it) in; the image-build and
+# registry gatekeeper handlers run on that layer.
+SUPPORTED_PARTITION = "aws"
+
+
 @cache
-def known_regions() -> frozenset[str]:
-    """The regions of every partition botocore knows (read from its data file, without importing botocore), so the
-    list moves with the pinned boto3."""
+def known_regions() -> dict[str, str]:
+    """Region -> partition, for every partition botocore knows (read from its data file, without importing
+    botocore), so the list moves with the pinned boto3."""
     spec = importlib.util.find_spec("botocore")
     assert spec is not None and spec.submodule_search_locations, "botocore is installed with boto3"
     data = Path(next(iter(spec.submodule_search_locations))) / "data" / "partitions.json"
     partitions = json.loads(data.read_text())["partitions"]
-    return frozenset(name for p in partitions for name in p.get("regions", {}) if not name.endswith("-global"))
+    return {name: p["id"] for p in partitions for name in p.get("regions", {}) if not name.endswith("-global")}
 
 
 def _matching(pattern: re.Pattern[str], message: str) -> Callable[[str], str]:
@@ -85,8 +90,14 @@ def _matching(pattern: re.Pattern[str], message: str) -> Callable[[str], str]:
 
 
 def _region(value: str) -> str:
-    if value not in known_regions():
+    partition = known_regions().get(value)
+    if partition is None:
         raise ValueError("must be an AWS region such as 'us-east-1' or 'eu-west-1'")
+    if partition != SUPPORTED_PARTITION:
+        raise ValueError(
+            f"is in the '{partition}' partition; allowed: a region of the '{SUPPORTED_PARTITION}' partition, the only"
+            " one with the Powertools Lambda layer the image-build and gatekeeper handlers run on"
+        )
     return value
 
 
@@ -139,7 +150,11 @@ AccountId = Annotated[
     AfterValidator(_matching(_ACCOUNT, "must be a 12-digit AWS account id, for example '123456789012'")),
     Allowed("a 12-digit account id"),
 ]
-Region = Annotated[StrictStr, AfterValidator(_region), Allowed("an AWS region (botocore's list)")]
+Region = Annotated[
+    StrictStr,
+    AfterValidator(_region),
+    Allowed(f"an AWS region of the '{SUPPORTED_PARTITION}' partition (botocore's list)"),
+]
 ResourceName = Annotated[
     StrictStr,
     AfterValidator(_matching(_NAME, "must be lower-case letters, digits and '-', starting with a letter, 30 at most")),

@@ -48,6 +48,16 @@ def test_the_repository_config_loads():
             lambda c: c["environments"]["dev"].update(region="us-middle-9"),
             "'environments.dev.region' = \"us-middle-9\" is not allowed: must be an AWS region",
         ),
+        # The handlers' Powertools layer exists in the commercial partition only.
+        (
+            lambda c: c["environments"]["dev"].update(account="123456789012", region="cn-north-1"),
+            "'environments.dev.region' = \"cn-north-1\" is not allowed: is in the 'aws-cn' partition; allowed: a region"
+            " of the 'aws' partition",
+        ),
+        (
+            lambda c: c["environments"]["prod"].update(account="123456789012", region="us-gov-west-1"),
+            "'environments.prod.region' = \"us-gov-west-1\" is not allowed: is in the 'aws-us-gov' partition",
+        ),
         (
             lambda c: c["environments"]["dev"].update(account="123456789012"),
             "'region' is required when 'account' is set",
@@ -170,6 +180,10 @@ def test_the_repository_config_loads():
             "eks lists 'prod', which is not in environments (dev)",
         ),
         (lambda c: c.update(pipeline_account="123456789012"), "'pipeline_region' is required when 'pipeline_account'"),
+        (
+            lambda c: c.update(pipeline_account="123456789012", pipeline_region="cn-northwest-1"),
+            "'pipeline_region' = \"cn-northwest-1\" is not allowed: is in the 'aws-cn' partition",
+        ),
         (
             lambda c: c.update(pipeline_repository="just-a-name"),
             "'pipeline_repository' = \"just-a-name\" is not allowed",
