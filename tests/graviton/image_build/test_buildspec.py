@@ -513,3 +513,25 @@ def test_a_build_that_cannot_check_for_emulators_is_refused(fakes: Fakes) -> Non
     assert result.phases["pre_build"] == "FAILED"
     assert "cannot read binfmt_misc to check for emulators" in result.output["pre_build"]
     assert_nothing_built_or_pushed(result)
+
+
+def test_an_update_takes_the_layer_cache_of_the_image_the_environment_runs_now(fakes: Fakes) -> None:
+    previous = hashlib.sha256(b"api context, one change ago").hexdigest()
+    result = run_buildspec(fakes, PREVIOUS_IMAGE_TAG=previous)
+
+    assert result.phases["build"] == "SUCCEEDED", result.output
+    [build] = result.calls_to("docker", "buildx", "build")
+    assert [build[i + 1] for i, arg in enumerate(build) if arg == "--cache-from"] == [
+        f"type=registry,ref={URI}:{previous}"
+    ]
+    # The new image carries inline cache metadata in turn, for the build after it.
+    assert build[build.index("--cache-to") + 1] == "type=inline"
+
+
+def test_a_first_build_has_no_cache_source_but_exports_its_inline_cache(fakes: Fakes) -> None:
+    result = run_buildspec(fakes)
+
+    assert result.phases["build"] == "SUCCEEDED", result.output
+    [build] = result.calls_to("docker", "buildx", "build")
+    assert "--cache-from" not in build
+    assert build[build.index("--cache-to") + 1] == "type=inline"

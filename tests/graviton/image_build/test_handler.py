@@ -412,3 +412,26 @@ def test_a_promoted_image_whose_repository_does_not_exist_yet_says_what_to_deplo
     message = str(failure.value)
     assert message.startswith("repository gg-dev-api is not in 210987654321's registry")
     assert "deploy the environment that builds them first" in message and "\n" not in message
+
+
+def test_an_update_passes_the_tag_the_environment_runs_now_to_the_build_as_its_cache_source(aws):
+    cb, registry, _ = aws
+    new = contract.ImageBuildProperties(**{**PROPS.__dict__, "image_tag": "c" * 64})
+    tag_absent(registry)
+    request = contract.start_build_request(new, idempotency_token="5f1c2a3b-request")
+    cb.add_response(
+        "start_build",
+        {"build": build()},
+        {
+            **request,
+            "environmentVariablesOverride": [
+                {"name": "IMAGE_TAG", "value": "c" * 64, "type": "PLAINTEXT"},
+                {"name": "CLOUDFORMATION_REQUEST_ID", "value": "5f1c2a3b-request", "type": "PLAINTEXT"},
+                # CloudFormation's OldResourceProperties: the tag the environment runs until this update.
+                {"name": "PREVIOUS_IMAGE_TAG", "value": TAG, "type": "PLAINTEXT"},
+            ],
+        },
+    )
+    old = event()["ResourceProperties"]
+    update = event("Update", props=new, PhysicalResourceId=PROPS.physical_id, OldResourceProperties=old)
+    assert handler.on_event(update, LambdaContext())["Data"] == {"BuildId": BUILD_ID}

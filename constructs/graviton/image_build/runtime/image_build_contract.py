@@ -23,6 +23,8 @@ DIGEST_VARIABLE = "IMAGE_DIGEST"
 DEFAULT_TIMEOUT_SECONDS = 30 * 60
 # Set on every build the handler starts, so a later poll of the same CloudFormation request finds that build.
 REQUEST_ID_VARIABLE = "CLOUDFORMATION_REQUEST_ID"
+# On an update, the content tag the environment runs now: the buildspec imports that image's inline layer cache.
+PREVIOUS_TAG_VARIABLE = "PREVIOUS_IMAGE_TAG"
 # StartBuild's answer while the account's concurrent-build quota is used up: wait for a slot, do not fail.
 NO_CAPACITY_CODE = "AccountLimitExceededException"
 
@@ -114,11 +116,13 @@ def start_build_request(
     dockerfile: str | None = None,
     build_args: Mapping[str, str] | None = None,
     request_id: str | None = None,
+    previous_tag: str | None = None,
 ) -> dict[str, Any]:
     """StartBuild arguments for one tag from one source zip; the platform stays the project's own.
 
     The same token within 5 minutes starts no second build, whoever retries (botocore, the Provider framework).
-    ``request_id`` marks the build as the CloudFormation request's, for the handler to find it again.
+    ``request_id`` marks the build as the CloudFormation request's, for the handler to find it again;
+    ``previous_tag`` names the image to take the layer cache from.
     """
     variables = [{"name": "IMAGE_TAG", "value": props.image_tag, "type": "PLAINTEXT"}]
     if dockerfile:
@@ -127,6 +131,8 @@ def start_build_request(
         variables.append({"name": "BUILD_ARGS", "value": encode_build_args(build_args), "type": "PLAINTEXT"})
     if request_id:
         variables.append({"name": REQUEST_ID_VARIABLE, "value": request_id, "type": "PLAINTEXT"})
+    if previous_tag:
+        variables.append({"name": PREVIOUS_TAG_VARIABLE, "value": previous_tag, "type": "PLAINTEXT"})
     return {
         "projectName": props.project_name,
         "idempotencyToken": idempotency_token,

@@ -126,7 +126,12 @@ def _start_build(codebuild: Any, event: dict[str, Any], props: ImageBuildPropert
     The request id is the idempotency token (a retry within 5 minutes starts no second build) and a variable
     on the build, which is how a later poll finds a build an earlier one started (`_started_earlier`).
     """
-    request = start_build_request(props, idempotency_token=event["RequestId"], request_id=event["RequestId"])
+    request = start_build_request(
+        props,
+        idempotency_token=event["RequestId"],
+        request_id=event["RequestId"],
+        previous_tag=_previous_tag(event, props),
+    )
 
     def start() -> dict[str, Any] | None:
         try:
@@ -137,6 +142,19 @@ def _start_build(codebuild: Any, event: dict[str, Any], props: ImageBuildPropert
             raise
 
     return with_retry(start)
+
+
+def _previous_tag(event: dict[str, Any], props: ImageBuildProperties) -> str | None:
+    """On an update, the tag the environment runs now, in the same repository: a warm cache for a fresh build host."""
+    if event["RequestType"] != "Update":
+        return None
+    try:
+        previous = ImageBuildProperties.from_cfn(event.get("OldResourceProperties", {}))
+    except ValueError:  # written by an older construct: build without it
+        return None
+    if previous.repository_name != props.repository_name or previous.image_tag == props.image_tag:
+        return None
+    return previous.image_tag
 
 
 def _started_earlier(codebuild: Any, props: ImageBuildProperties, request_id: str) -> dict[str, Any] | None:
