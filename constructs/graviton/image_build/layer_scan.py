@@ -27,7 +27,7 @@ WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 # How many offending paths a refusal prints; the count says how many there are in all.
 SHOWN = 10
-# Layer blobs in an OCI image layout (`docker image save` on Docker 25 and later); others (attestations) are not
+# Layer media types (OCI's, any compression, and Docker's); other blobs a manifest lists (attestations) are not
 # filesystems.
 LAYER_MEDIA_TYPES = (
     "application/vnd.oci.image.layer.v1.tar",
@@ -80,7 +80,7 @@ def scan_layer(stream: IO[bytes]) -> Layer:
                 else:  # folders, symbolic links (their target is scanned where it is), devices
                     layer.written.add(path)
     except (tarfile.TarError, EOFError, OSError) as err:
-        raise ScanError(f"not a readable tar ({err})") from None
+        raise ScanError(f"cannot read it as a tar ({err})") from None
     return layer
 
 

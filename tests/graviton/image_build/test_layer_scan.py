@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,19 @@ def test_the_module_runs_as_a_script_with_only_the_standard_library(tmp_path: Pa
     )
     assert done.returncode == 1, done.stderr
     assert "/usr/local/bin/kubectl (x86-64)" in done.stdout
+
+
+def test_the_scanner_and_the_elf_reader_import_the_standard_library_and_each_other_only() -> None:
+    """verify imports the scanner at its top, and the build runs it with nothing installed: never aws_cdk, boto3."""
+    from graviton.guardrails import elf
+
+    for module in (layer_scan, elf):
+        tree = ast.parse(Path(str(module.__file__)).read_text())
+        imported = {
+            (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+        outside = {name for name in imported if name.split(".")[0] not in sys.stdlib_module_names | {"__future__"}}
+        assert outside <= {"graviton.guardrails.elf"}, (module.__name__, outside)
