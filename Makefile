@@ -70,7 +70,7 @@ deploy: setup ## deploy one environment: make deploy ENV=dev (same as cdk deploy
 diff: setup ## show what a deploy would change: make diff ENV=dev
 	$(CDK) diff $(STACK)
 
-verify: setup ## check in AWS that ENV runs on arm64 only (images, functions, tasks, builds, nodes, GET /arch): make verify ENV=dev [VERIFY_ARGS=--json]
+verify: setup ## check in AWS that ENV runs on arm64 only (images, functions, tasks, builds, nodes, GET /arch): make verify ENV=dev [VERIFY_ARGS=--json|--deep]
 	@$(PY) -m graviton_commands.verify --env $(ENV) --stack $(STACK) $(VERIFY_ARGS)
 
 deploy-pipeline: setup ## deploy PipelineStack once (it updates itself on push after that); needs the pipeline_* keys

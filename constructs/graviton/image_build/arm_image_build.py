@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import yaml
 from aws_cdk import AssetHashType, CustomResource, Duration, IgnoreMode, RemovalPolicy
@@ -23,7 +25,9 @@ from graviton.arm64 import (
     DEFAULT_LOG_RETENTION,
 )
 from graviton.constants import BUILD_TIMEOUT_MINUTES, PLATFORM, PLATFORM_ARGS
+from graviton.guardrails import elf
 from graviton.guardrails.assembly import IMAGE_SOURCE_METADATA
+from graviton.image_build import layer_scan
 from graviton.image_build.image_build_provider import ImageBuildProvider
 from graviton.image_build.runtime.image_build_contract import (
     ATTR_IMAGE_DIGEST,
@@ -36,6 +40,32 @@ from graviton.nag import acknowledge, arn, logical_id
 from graviton.registry.image_repository import ImageRepository
 
 BUILDSPEC = Path(__file__).with_name("buildspec.yml")
+# The image scan the build runs before pushing, and what it imports; both standard library only.
+LAYER_SCAN_MODULES: tuple[ModuleType, ...] = (elf, layer_scan)
+# Ends each module's here-document; no line of a module may be just this.
+MODULE_END = "GRAVITON_MODULE_END"
+
+
+def build_spec() -> dict[str, Any]:
+    """buildspec.yml, with a first build command that writes the image scanner's modules into the build.
+
+    The build's source is the service's folder only, so the scanner travels in the buildspec: the library's own
+    files at synth, at their package paths under a fresh `$LAYER_SCAN_HOME` (outside the build context)."""
+    spec: dict[str, Any] = yaml.safe_load(BUILDSPEC.read_text())
+    lines = ['LAYER_SCAN_HOME="$(mktemp -d)"']
+    for module in LAYER_SCAN_MODULES:
+        relative = module.__name__.replace(".", "/") + ".py"
+        source = Path(str(module.__file__)).read_text()
+        if MODULE_END in source.splitlines():
+            raise ValueError(f"ArmImageBuild: {relative} has a line '{MODULE_END}', which would end its here-document")
+        lines += [
+            f'mkdir -p "$LAYER_SCAN_HOME/{Path(relative).parent}"',
+            f"cat > \"$LAYER_SCAN_HOME/{relative}\" <<'{MODULE_END}'",
+            source.rstrip("\n"),
+            MODULE_END,
+        ]
+    spec["phases"]["build"]["commands"].insert(0, "\n".join(lines) + "\n")
+    return spec
 
 
 class ArmImageBuild(Construct):
@@ -108,7 +138,7 @@ class ArmImageBuild(Construct):
                     "BUILD_ARGS": encode_build_args(build_args),
                 }.items()
             },
-            build_spec=codebuild.BuildSpec.from_object(yaml.safe_load(BUILDSPEC.read_text())),
+            build_spec=codebuild.BuildSpec.from_object(build_spec()),
             # Docker layers stay on the build host between builds, so a one-line change rebuilds one layer.
             cache=codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
             encryption_key=key,

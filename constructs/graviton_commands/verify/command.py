@@ -42,6 +42,7 @@ class Options:
     plan: Plan
     as_json: bool
     aws: bool
+    deep: bool
     stack: str
     region: str | None
     root: Path
@@ -58,6 +59,9 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument("--stack", help="the stack to read (default: <Env>Stack)")
     parser.add_argument("--region", help="default: cdk.json's region for the environment, else AWS_REGION/profile")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    parser.add_argument(
+        "--deep", action="store_true", help="also download each image's layers and refuse ELF files not for aarch64"
+    )
     parser.add_argument("--attempts", type=int, default=DEFAULT_ATTEMPTS, help="tries per endpoint (default 5)")
     parser.add_argument(
         "--backoff", type=float, default=DEFAULT_BACKOFF_SECONDS, help="first wait between tries, doubled each time"
@@ -69,6 +73,8 @@ def parse_args(argv: Sequence[str]) -> Options:
         raise UsageError("give at least one --url SERVICE=URL: --no-aws checks only the endpoints you name")
     if args.no_aws and (args.stack or args.region):
         raise UsageError("--stack and --region are for the AWS checks; drop them or --no-aws")
+    if args.no_aws and args.deep:
+        raise UsageError("--deep scans the images in ECR, an AWS check; drop it or --no-aws")
     if args.attempts < 1 or args.backoff < 0 or args.timeout <= 0:
         raise UsageError("--attempts must be at least 1, --backoff at least 0 and --timeout above 0")
     targets = tuple(_target(value) for value in args.url)
@@ -78,7 +84,14 @@ def parse_args(argv: Sequence[str]) -> Options:
         raise UsageError(f"service '{repeated[0]}' is given more than once")
     plan = Plan(args.env, targets, args.attempts, args.backoff, args.timeout)
     return Options(
-        plan, args.json, not args.no_aws, args.stack or stack_name(args.env), args.region, args.root, args.context
+        plan,
+        args.json,
+        not args.no_aws,
+        args.deep,
+        args.stack or stack_name(args.env),
+        args.region,
+        args.root,
+        args.context,
     )
 
 
@@ -122,7 +135,7 @@ def main(argv: Sequence[str] | None = None, *, checks: Sequence[Check] = CHECKS)
             )
             targets, rows = output_targets(aws.outputs, aws.endpoint_outputs, options.plan.targets)
             plan = replace(options.plan, targets=targets, progress=progress)
-            aws.timeout_seconds = plan.timeout_seconds
+            aws.timeout_seconds, aws.deep = plan.timeout_seconds, options.deep
             rows = run_checks(plan, [*aws_checks(aws), http_arch_check]) + rows
             title = f"arm64 verification: {environment} (stack {aws.stack}, account {aws.account}, {aws.region})"
             report.update(stack=aws.stack, account=aws.account, region=aws.region)

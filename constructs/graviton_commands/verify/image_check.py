@@ -7,17 +7,23 @@ building environment's). An arm64 function or task cannot start an x86 image, an
 index, an artifact or another platform fails. Only what can be pulled is checked: archived images cannot be, and
 DescribeImages does not list them. The manifest logic is `graviton.registry.runtime.image_manifest`, which the
 registry gatekeeper's Lambda applies to every push; the config blob is downloaded here, its digest checked.
+
+With `--deep`, an arm64 image's layers are downloaded too and scanned as the ARM build scans an image before it
+pushes (`graviton.image_build.layer_scan`, ELF headers only): an ELF file for another machine than aarch64 in the
+image's filesystem fails the image, naming the first paths.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import IO, Any, cast
 
+from graviton.image_build.layer_scan import LAYER_MEDIA_TYPES, SHOWN, Layer, ScanError, foreign, merge, scan_layer
 from graviton.registry.runtime import image_manifest
 from graviton_app.naming import OUTPUT_IMAGE_URI, OUTPUT_REPOSITORY_URI
 from graviton_commands.aws import aws_error, client_errors
@@ -62,6 +68,63 @@ def fetch_config(ecr: Any, repo: Repo, digest: str, *, timeout: float) -> Any:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise CannotCheck(f"config {digest}: not JSON") from None
+
+
+class _Digesting:
+    """A download read as a stream, hashed as it goes, so the scanned bytes are the ones the digest names."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.sha256.update(data)
+        return data
+
+    def digest(self) -> str:
+        while self.read(1024 * 1024):  # what tar's end left unread
+            pass
+        return "sha256:" + self.sha256.hexdigest()
+
+
+def fetch_layer(ecr: Any, repo: Repo, digest: str, *, timeout: float) -> Layer:
+    """One layer blob: ECR's presigned URL for it, one streamed GET, its ELF headers read and its sha256 checked."""
+    try:
+        answer = ecr.get_download_url_for_layer(registryId=repo.registry, repositoryName=repo.name, layerDigest=digest)
+    except client_errors() as err:
+        raise CannotCheck(f"layer {digest}: {aws_error(err)}") from None
+    try:
+        with urllib.request.urlopen(answer["downloadUrl"], timeout=timeout) as response:
+            stream = _Digesting(response)
+            layer = scan_layer(cast(IO[bytes], stream))
+            downloaded = stream.digest()
+    except ScanError as err:
+        raise CannotCheck(f"layer {digest}: {err}") from None
+    except NETWORK_ERRORS as err:
+        raise CannotCheck(f"layer {digest}: download failed ({network_reason(err)})") from None
+    if downloaded != digest:
+        raise CannotCheck(f"layer {digest}: the downloaded blob does not match its digest")
+    return layer
+
+
+def foreign_files(
+    fetch: Callable[[str], Layer], manifest_text: str, cache: dict[str, Layer], lock: threading.Lock
+) -> list[tuple[str, str]]:
+    """(path, machine) of the image's ELF files that are not aarch64, its layers applied bottom first; a layer
+    several images share is downloaded once (`cache`)."""
+    layers = []
+    for entry in json.loads(manifest_text).get("layers", []):
+        if not str(entry.get("mediaType", "")).startswith(LAYER_MEDIA_TYPES):
+            continue
+        with lock:
+            layer = cache.get(entry["digest"])
+        if layer is None:
+            layer = fetch(entry["digest"])
+            with lock:
+                cache[entry["digest"]] = layer
+        layers.append(layer)
+    return foreign(merge(layers))
 
 
 def image_rows(aws: Aws) -> list[Row]:
@@ -117,6 +180,10 @@ def repository_rows(aws: Aws, repo: Repo) -> list[Row]:
             if digest:
                 failures[digest] = f"BatchGetImage: {failure.get('failureCode')}: {failure.get('failureReason')}"
     references = {ref: who for ref, who in aws.references.items() if ref.repo == repo}
+    layers: dict[str, Layer] = {}
+    layers_lock = threading.Lock()
+    if aws.deep:
+        aws.progress(f"ECR {repo.name}: scanning the layers of {len(manifests)} image(s)")
 
     def judge(detail: Mapping[str, Any]) -> Row:
         digest = detail["imageDigest"]
@@ -139,6 +206,19 @@ def repository_rows(aws: Aws, repo: Repo) -> list[Row]:
         except CannotCheck as err:
             return Row(CHECK_IMAGE, resource, EXPECTED_IMAGE, "-", CANNOT_CHECK, "; ".join([str(err), *context]))
         why = [verdict.reason] if verdict.reason else []
+        if verdict.ok and aws.deep:
+            try:
+                found = foreign_files(
+                    lambda layer: fetch_layer(ecr, repo, layer, timeout=aws.timeout_seconds), text, layers, layers_lock
+                )
+            except CannotCheck as err:
+                return Row(CHECK_IMAGE, resource, EXPECTED_IMAGE, "-", CANNOT_CHECK, "; ".join([str(err), *context]))
+            if found:
+                machines = ", ".join(sorted({name for _, name in found}))
+                shown = ", ".join(f"{path} ({name})" for path, name in found[:SHOWN])
+                more = f" and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+                why = [f"its config says {verdict.found} but {len(found)} ELF file(s) are not aarch64: {shown}{more}"]
+                return Row(CHECK_IMAGE, resource, EXPECTED_IMAGE, f"{machines} files", WRONG, "; ".join(why + context))
         return Row(
             CHECK_IMAGE, resource, EXPECTED_IMAGE, verdict.found, OK if verdict.ok else WRONG, "; ".join(why + context)
         )

@@ -40,6 +40,8 @@ class Aws:
     # Output key -> endpoint label (`ApiLambdaUrl` -> `api/lambda`), from the settings' services.
     endpoint_outputs: dict[str, str] = field(default_factory=dict)
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    # --deep: the image check downloads every arm64 image's layers and scans their ELF headers.
+    deep: bool = False
     # Images the workloads run -> who runs them; filled by the Lambda and ECS checks, read by the image check.
     references: dict[ImageRef, list[str]] = field(default_factory=dict)
     foreign: dict[str, list[str]] = field(default_factory=dict)

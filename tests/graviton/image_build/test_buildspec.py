@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from image_support import AARCH64, X86_64, Entry, docker_save, elf
 
-from graviton.image_build.arm_image_build import BUILDSPEC
+from graviton.image_build.arm_image_build import build_spec
 from graviton.image_build.runtime.image_build_contract import DIGEST_VARIABLE
 
 PHASES = ("pre_build", "build", "post_build")
@@ -64,7 +64,7 @@ __save_state() {
 
 # One program plays uname, docker, aws and curl (by the name it is called as), answering from fakes.json.
 FAKE = r'''
-import hashlib, json, os, sys
+import hashlib, json, os, shutil, sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -112,6 +112,8 @@ elif name == "docker" and args[:2] == ["buildx", "build"]:
     print("#12 naming to " + option("-t") + " done")
 elif name == "docker" and args[:3] == ["image", "inspect", "--format"]:
     print(cfg["built_platform"])
+elif name == "docker" and args[:2] == ["image", "save"]:
+    shutil.copyfile(cfg["saved_image"], option("-o"))
 elif name == "docker" and args[:1] == ["push"]:
     print(f"{args[1].rpartition(':')[2]}: digest: {manifest_digest()} size: 529")
 elif name == "mount":
@@ -223,6 +225,10 @@ class Fakes:
     binfmt_mounted: bool = True  # False: binfmt_misc has no status file until `mount` succeeds
     mount_ok: bool = True
     tag_exists: bool = False  # another build already gave the checked tag to its image
+    # The built image's layers, as `docker image save` writes them (path -> content, see image_support).
+    saved_layers: list[dict[str, Entry]] = field(
+        default_factory=lambda: [{"usr/bin/python3.13": elf(AARCH64), "var/task/app.py": b"def handler(): ...\n"}]
+    )
 
     @property
     def bin(self) -> Path:
@@ -251,6 +257,7 @@ class Fakes:
             "blobs": {digest_of(self.pushed_config): self.pushed_config},
             "mount_ok": self.mount_ok,
             "tag_exists": self.tag_exists,
+            "saved_image": str(docker_save(self.saved_layers, self.home / "saved-image.tar")),
         }
         (self.home / "fakes.json").write_text(json.dumps(config))
 
@@ -289,7 +296,7 @@ def run_buildspec(fakes: Fakes, **variables: str) -> BuildResult:
     """Run pre_build, build and post_build as CodeBuild does: a failed command ends its phase and skips the
     later phases except post_build, which learns the outcome from CODEBUILD_BUILD_SUCCEEDING."""
     fakes.write()
-    spec = yaml.safe_load(BUILDSPEC.read_text())
+    spec = build_spec()
     assert spec["version"] == 0.2 and spec["env"]["shell"] == "bash"
     source = fakes.home / "src"
     source.mkdir(exist_ok=True)
@@ -394,6 +401,7 @@ def test_native_arm64_build_is_checked_pushed_and_reports_the_pushed_digest(fake
     steps = [
         "docker buildx build",
         "docker image inspect",
+        "docker image save -o",
         f"docker push {BUILT}",
         "aws ecr batch-get-image",
         "curl -fsSL",
@@ -535,3 +543,35 @@ def test_a_first_build_has_no_cache_source_but_exports_its_inline_cache(fakes: F
     [build] = result.calls_to("docker", "buildx", "build")
     assert "--cache-from" not in build
     assert build[build.index("--cache-to") + 1] == "type=inline"
+
+
+def test_an_image_holding_x86_code_under_its_arm64_label_is_never_pushed(fakes: Fakes) -> None:
+    fakes.saved_layers.append({"usr/local/bin/": None, "usr/local/bin/kubectl": elf(X86_64)})
+    result = run_buildspec(fakes)
+
+    assert result.phases["build"] == "FAILED"
+    [save] = result.calls_to("docker", "image", "save")
+    assert save[-1] == BUILT
+    assert "refusing to push: 1 ELF file(s) in the image are not aarch64 code:" in result.output["build"]
+    assert "  /usr/local/bin/kubectl (x86-64)" in result.output["build"]
+    assert "build failed: nothing pushed" in result.output["post_build"]
+    assert result.calls_to("docker", "push") == []
+    assert DIGEST_VARIABLE not in result.exported
+
+
+def test_the_scanner_the_build_writes_runs_on_the_standard_library_alone(tmp_path: Path) -> None:
+    """The build's first command writes the scanner's modules; they alone (no site-packages, no checkout) scan."""
+    home = tmp_path / "scan"
+    home.mkdir()
+    write = build_spec()["phases"]["build"]["commands"][0].replace('"$(mktemp -d)"', shlex.quote(str(home)))
+    subprocess.run(["bash", "-c", write], check=True, cwd=tmp_path)
+    image = docker_save([{"opt/x86": elf(X86_64)}], tmp_path / "image.tar")
+    done = subprocess.run(
+        [sys.executable, "-S", str(home / "graviton/image_build/layer_scan.py"), str(image)],
+        env={"PYTHONPATH": str(home)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "  /opt/x86 (x86-64)" in done.stdout

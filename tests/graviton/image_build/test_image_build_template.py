@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,7 +13,7 @@ from aws_cdk.assertions import Match
 from support import ROOT, one, repo_context
 
 from graviton.constants import POWERTOOLS_VERSION, UNTAGGED_IMAGE_DAYS
-from graviton.image_build.arm_image_build import BUILDSPEC
+from graviton.image_build.arm_image_build import BUILDSPEC, LAYER_SCAN_MODULES, build_spec
 from graviton.image_build.runtime.image_build_contract import ImageBuildProperties, _cfn_key
 from graviton.registry.image_repository import PUSH_ACTIONS
 from graviton_app.config import load_config
@@ -160,7 +161,16 @@ def test_the_build_runs_on_arm_with_a_docker_layer_cache_and_the_repos_buildspec
     props = build[1]["Properties"]
     assert props["Environment"]["Type"] == "ARM_CONTAINER"
     assert props["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE"]}
-    assert yaml.safe_load(props["Source"]["BuildSpec"]) == yaml.safe_load(BUILDSPEC.read_text())
+    spec = yaml.safe_load(props["Source"]["BuildSpec"])
+    assert spec == build_spec()
+    # the repository's buildspec, after a first build command that writes the image scanner's modules
+    repos = yaml.safe_load(BUILDSPEC.read_text())
+    assert spec["phases"]["build"]["commands"][1:] == repos["phases"]["build"]["commands"]
+    assert {k: v for k, v in spec["phases"].items() if k != "build"} == {
+        k: v for k, v in repos["phases"].items() if k != "build"
+    }
+    for module in LAYER_SCAN_MODULES:
+        assert Path(module.__file__).read_text().rstrip("\n") in spec["phases"]["build"]["commands"][0]
     assert variables(build) | {"IMAGE_TAG": "x"} == {
         "IMAGE_REPOSITORY_URI": variables(build)["IMAGE_REPOSITORY_URI"],
         "IMAGE_REPOSITORY_NAME": variables(build)["IMAGE_REPOSITORY_NAME"],

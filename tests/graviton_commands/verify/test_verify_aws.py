@@ -28,6 +28,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from image_support import AARCH64, X86_64, Entry, elf, layer_tar
 from moto.cloudformation.models import CloudFormationBackend
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
@@ -395,6 +396,30 @@ def the_line(result: Result) -> str:
     return lines[0]
 
 
+def layered_image(aws: Deployment, repository: str, tag: str, layers: Sequence[dict[str, Entry]]) -> None:
+    """Give `tag` an arm64 image whose layers (gzip tars, uploaded as `docker push` uploads them) hold `layers`;
+    the image the tag named before is deleted."""
+    ecr = aws.client("ecr")
+    ecr.batch_delete_image(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    manifest = json.loads(blob("docker-v2-arm64.manifest.json"))
+    aws.upload(repository, BLOBS[manifest["config"]["digest"]])
+    tars = [layer_tar(files, compress=True) for files in layers]
+    for data in tars:
+        aws.upload(repository, data)
+        BLOBS[digest_of(data)] = data  # the blob server answers the presigned URLs for them
+    layer_type = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    manifest["layers"] = [{"mediaType": layer_type, "size": len(t), "digest": digest_of(t)} for t in tars]
+    ecr.put_image(
+        repositoryName=repository,
+        imageManifest=json.dumps(manifest, indent=3),
+        imageTag=tag,
+        imageManifestMediaType=manifest["mediaType"],
+    )
+
+
+BASE_LAYER: dict[str, Entry] = {"usr/bin/python3.13": elf(AARCH64), "usr/lib/libc.so.6": elf(AARCH64)}
+
+
 # All arm64 ---------------------------------------------------------------------------------------------------------
 
 
@@ -502,6 +527,56 @@ def test_a_url_given_replaces_the_stacks_output_for_that_service(aws, capsys):
     assert result.code == 0, result.out + result.err
     assert f"GET {aws.local_url}/aarch64/arch" in result.err
     assert f"{aws.local_url}/x86_64" not in result.err
+
+
+# --deep: the bytes in the layers ------------------------------------------------------------------------------------
+
+
+def test_deep_finds_x86_code_in_the_layers_of_an_image_labelled_arm64(aws, capsys):
+    deploy_dev(aws)
+    api, web = aws.repository("api"), aws.repository("web")
+    fetched = {"usr/local/bin/": None, "usr/local/bin/kubectl": elf(X86_64)}
+    layered_image(aws, api, "3f2a9c1b7d4e", [BASE_LAYER, fetched, {"var/task/app.py": b"print()\n"}])
+    layered_image(aws, web, "8e1d2c3b4a59", [BASE_LAYER])
+    assert verify_dev(capsys).code == 0  # the config's label says arm64
+
+    result = verify_dev(capsys, "--deep")
+
+    assert result.code == 1, result.out + result.err
+    assert result.row(f"{api}:3f2a9c1b7d4e")[1:] == ["linux/arm64", "x86-64", "files", "WRONG"]
+    assert result.row(f"{web}:8e1d2c3b4a59")[-1] == "ok"
+    why = f"WRONG: ECR image {api}:3f2a9c1b7d4e: its config says linux/arm64/v8 but 1 ELF file(s) are not aarch64:"
+    assert f"{why} /usr/local/bin/kubectl (x86-64)" in result.out
+    last = result.err.splitlines()[-1]
+    assert last.startswith(f"verify: dev: not on Graviton: ECR image {api}:3f2a9c1b7d4e (x86-64 files)")
+    assert f"ECR {api}: scanning the layers of 1 image(s)" in result.err
+
+
+def test_deep_passes_an_environment_whose_images_hold_aarch64_code_only(aws, capsys):
+    deploy_dev(aws)
+    removed_later = {"opt/": None, "opt/x86-tool": elf(X86_64)}
+    layered_image(aws, aws.repository("api"), "3f2a9c1b7d4e", [BASE_LAYER, removed_later, {"opt/.wh.x86-tool": b""}])
+    layered_image(aws, aws.repository("web"), "8e1d2c3b4a59", [BASE_LAYER, {"app/main.py": b"app = None\n"}])
+    result = verify_dev(capsys, "--deep")
+
+    assert result.code == 0, result.out + result.err
+    assert result.row(f"{aws.repository('api')}:3f2a9c1b7d4e")[1:] == ["linux/arm64", "linux/arm64/v8", "ok"]
+
+
+def test_deep_cannot_check_an_image_whose_layers_ecr_cannot_serve(aws, capsys):
+    deploy_dev(aws)  # the fixtures' manifests name layers never uploaded
+    result = verify_dev(capsys, "--deep")
+
+    assert result.code == 2, result.out + result.err
+    assert result.row(f"{aws.repository('api')}:3f2a9c1b7d4e")[-2:] == ["cannot", "check"]
+    assert "LayersNotFoundException" in result.out
+
+
+def test_deep_without_aws_is_one_line_exit_2(capsys):
+    code = verify.main(["--env", "dev", "--no-aws", "--deep", "--url", "api/lambda=https://example.com"])
+    assert the_line(Result(code, *capsys.readouterr())) == (
+        "verify: --deep scans the images in ECR, an AWS check; drop it or --no-aws"
+    )
 
 
 # A promoted environment --------------------------------------------------------------------------------------------
