@@ -338,18 +338,6 @@ def test_self_mutation_uses_the_cdk_cli_package_json_pins(pipeline, template_jso
     assert f"npm install -g aws-cdk@{cli}" in spec["phases"]["install"]["commands"]
 
 
-def test_asset_publishing_uses_the_cdk_assets_package_json_pins(template_json):
-    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["cdk-assets"]
-    installs = [
-        command
-        for project in template_json["Resources"].values()
-        if project["Type"] == "AWS::CodeBuild::Project" and "cdk-assets" in json.dumps(project.get("Properties", {}))
-        for command in buildspec(project["Properties"])["phases"]["install"]["commands"]
-        if "cdk-assets@" in command
-    ]
-    assert installs and all(command == f"npm install -g cdk-assets@{pinned}" for command in installs)
-
-
 def test_failures_notify_an_encrypted_topic_codestar_notifications_may_use(template, template_json, pipeline):
     topics = template.find_resources("AWS::SNS::Topic")
     (topic_id,) = topics
