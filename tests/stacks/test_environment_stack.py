@@ -39,10 +39,13 @@ def test_the_repository_scans_on_push_and_keeps_tags_immutable(dev):
 def test_repositories_that_other_environments_run_from_are_retained(synthesized):
     # Test and prod run dev's images: deleting DevStack must not take prod's images with it.
     dev = synthesized.template("dev").find_resources("AWS::ECR::Repository")
-    # RetainExceptOnCreate: a first deploy that rolls back leaves no named repository in the way of a retry.
-    assert [(r["DeletionPolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()] == [
-        ("RetainExceptOnCreate", False)
-    ] * 2
+    services = load_config(repo_context(), root=ROOT).services
+    # RetainExceptOnCreate: a stack delete or update never deletes the repository, so EmptyOnDelete never acts there.
+    # Only a first create that rolls back deletes it, after a build may have pushed: EmptyOnDelete lets that rollback
+    # remove it (a non-empty repository fails the delete: ROLLBACK_FAILED) and leaves no repository in a retry's way.
+    assert [(r["DeletionPolicy"], r["UpdateReplacePolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()] == [
+        ("RetainExceptOnCreate", "Retain", True)
+    ] * len(services)
 
 
 def test_a_repository_nobody_else_runs_from_is_emptied_and_removed_with_its_stack():
