@@ -11,6 +11,7 @@ from constructs import Construct
 from graviton import PipelineNotifications
 from graviton.pipeline.arm_code_build import arm_code_build_options
 from graviton.pipeline.asset_publishing import asset_publishing_options
+from graviton.pipeline.connection_access import grant_connection_use
 from graviton.pipeline.pipeline_findings import acknowledge_pipeline_findings
 from graviton.pipeline.push_trigger import add_push_trigger
 from graviton.pipeline.verify_step import (
@@ -104,6 +105,7 @@ class PipelineStack(Stack):
             if step:
                 self.verify_steps[environment] = step
         self.pipeline.build_pipeline()
+        grant_connection_use(self.pipeline.pipeline, connection_arn=config.pipeline_connection_arn)
         for name, environment_reads in reads.items():
             acknowledge_verify_findings(self.verify_steps[name], environment_reads)
         add_push_trigger(self.pipeline.pipeline, branch=config.pipeline_branch, file_paths=config.pipeline_file_paths)

@@ -478,3 +478,17 @@ def test_environments_in_other_accounts_get_a_rotated_artifact_key(cross_account
     keys = template.find_resources("AWS::KMS::Key", {"Properties": {"EnableKeyRotation": True}})
     assert len(keys) == 2  # the artifact bucket's and the notification topic's
     assert not [d for d in guard_report(synthesized.app) if not d.compliant]
+
+
+def test_the_source_action_may_use_the_connection_under_both_service_prefixes(template, pipeline, template_json):
+    (source,) = stage(pipeline, "Source")
+    role_id = source["RoleArn"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Resource"] == PIPELINE_SETTINGS["pipeline_connection_arn"]
+    ]
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"codestar-connections:UseConnection", "codeconnections:UseConnection"} <= actions
