@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import zipfile
@@ -15,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
-from support import ROOT, Synthesized
+from support import ROOT, Synthesized, run
 
 from graviton.pipeline.asset_publishing import PUBLISHER_SCRIPT
 
@@ -100,7 +101,8 @@ def run_buildspec(spec: dict, *, cwd: Path, home: Path, url: str) -> subprocess.
     empty = home / "empty-aws-file"
     empty.write_text("")
     env = {
-        "PATH": f"{NODE_MODULES / '.bin'}:/usr/bin:/bin",
+        # As CodeBuild's: Node 22 (node_modules/.bin has it when the machine's is older) and cdk-assets on PATH.
+        "PATH": f"{NODE_MODULES / '.bin'}:{os.environ['PATH']}",
         "HOME": str(home),
         "AWS_ENDPOINT_URL": url,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -153,12 +155,7 @@ def test_the_publisher_reads_every_asset_manifest_the_app_writes(synthesized, pi
     manifests = [*synthesized.outdir.rglob("*.assets.json"), *pipeline_synth.outdir.rglob("*.assets.json")]
     assert manifests
     for manifest in manifests:
-        listed = subprocess.run(
-            [str(NODE_MODULES / ".bin" / "node"), str(PUBLISHER_SCRIPT), "--path", str(manifest), "ls"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        listed = run(["node", str(PUBLISHER_SCRIPT), "--path", str(manifest), "ls"])
         assert listed.returncode == 0, f"{manifest.name}: {listed.stderr}"
         entries = json.loads(manifest.read_text())
         assert len([line for line in listed.stdout.splitlines() if not line.startswith(" ")]) == len(
@@ -169,8 +166,6 @@ def test_the_publisher_reads_every_asset_manifest_the_app_writes(synthesized, pi
 def test_a_bad_command_line_is_one_line_and_exit_2(tmp_path):
     missing = tmp_path / "missing.assets.json"
     for args in (["ls"], ["--path", str(missing), "ls"], ["--path", str(missing), "--force", "publish"]):
-        done = subprocess.run(
-            [str(NODE_MODULES / ".bin" / "node"), str(PUBLISHER_SCRIPT), *args], capture_output=True, text=True
-        )
+        done = run(["node", str(PUBLISHER_SCRIPT), *args])
         assert done.returncode == 2
         assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("cdk-assets: ")
