@@ -64,8 +64,10 @@ lint: setup ## ruff only
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-deploy: setup ## deploy one environment: make deploy ENV=dev (same as cdk deploy DevStack)
-	$(CDK) deploy $(STACK)
+# --import-existing-resources: a repository the stack's last instance retained (same name, no stack) is adopted
+# instead of failing the create with "already exists", images and all (docs/operations.md#delete-and-deploy-again).
+deploy: setup ## deploy one environment: make deploy ENV=dev (cdk deploy DevStack, adopting repositories it retained)
+	$(CDK) deploy $(STACK) --import-existing-resources
 
 diff: setup ## show what a deploy would change: make diff ENV=dev
 	$(CDK) diff $(STACK)

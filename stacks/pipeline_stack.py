@@ -10,6 +10,8 @@ from aws_cdk import aws_codepipeline as codepipeline
 from constructs import Construct
 from graviton import PipelineNotifications
 from graviton.pipeline.arm_code_build import arm_code_build_options
+from graviton.pipeline.asset_publishing import asset_publishing_options
+from graviton.pipeline.connection_access import grant_connection_use
 from graviton.pipeline.pipeline_findings import acknowledge_pipeline_findings
 from graviton.pipeline.push_trigger import add_push_trigger
 from graviton.pipeline.verify_step import (
@@ -32,6 +34,9 @@ SYNTH_COMMAND = "make synth"
 VERIFY_COMMAND = "PYTHONPATH=constructs python3 -m graviton_commands.verify"
 # What its AWS checks need besides the standard library (the settings loader and boto3), at the pinned versions.
 VERIFY_PACKAGES = ("boto3", "pydantic")
+# What the asset projects' `cdk-assets` runs on, at package.json's pins: the publishing library, and the schema
+# reader for the cloud-assembly version aws-cdk-lib writes (cdk-assets, which CDK Pipelines installs too, is older).
+ASSET_PUBLISHER_PACKAGES = ("@aws-cdk/cdk-assets-lib", "@aws-cdk/cloud-assembly-schema")
 
 
 class PipelineStack(Stack):
@@ -69,7 +74,9 @@ class PipelineStack(Stack):
             code_build_defaults=arm_code_build_options(pin_runtimes=True),
             synth_code_build_defaults=arm_code_build_options(),
             self_mutation_code_build_defaults=arm_code_build_options(),
-            asset_publishing_code_build_defaults=arm_code_build_options(),
+            asset_publishing_code_build_defaults=asset_publishing_options(
+                packages=[f"{p}@{pinned_npm_version(root / 'package.json', p)}" for p in ASSET_PUBLISHER_PACKAGES]
+            ),
         )
         self.stages: dict[str, EnvironmentStage] = {}
         self.verify_steps: dict[str, pipelines.CodeBuildStep] = {}
@@ -98,6 +105,7 @@ class PipelineStack(Stack):
             if step:
                 self.verify_steps[environment] = step
         self.pipeline.build_pipeline()
+        grant_connection_use(self.pipeline.pipeline, connection_arn=config.pipeline_connection_arn)
         for name, environment_reads in reads.items():
             acknowledge_verify_findings(self.verify_steps[name], environment_reads)
         add_push_trigger(self.pipeline.pipeline, branch=config.pipeline_branch, file_paths=config.pipeline_file_paths)

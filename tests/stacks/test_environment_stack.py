@@ -7,9 +7,10 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
-from support import ROOT, repo_context, synthesize
+from support import ROOT, repo_context, run, synthesize
 
 from graviton import ArmImageBuild, ImageRepository
+from graviton_app import naming
 from graviton_app.config import load_config
 
 IMAGE_FUNCTION = {"PackageType": "Image"}
@@ -39,10 +40,13 @@ def test_the_repository_scans_on_push_and_keeps_tags_immutable(dev):
 def test_repositories_that_other_environments_run_from_are_retained(synthesized):
     # Test and prod run dev's images: deleting DevStack must not take prod's images with it.
     dev = synthesized.template("dev").find_resources("AWS::ECR::Repository")
-    # RetainExceptOnCreate: a first deploy that rolls back leaves no named repository in the way of a retry.
-    assert [(r["DeletionPolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()] == [
-        ("RetainExceptOnCreate", False)
-    ] * 2
+    services = load_config(repo_context(), root=ROOT).services
+    # RetainExceptOnCreate: a stack delete or update never deletes the repository, so EmptyOnDelete never acts there.
+    # Only a first create that rolls back deletes it, after a build may have pushed: EmptyOnDelete lets that rollback
+    # remove it (a non-empty repository fails the delete: ROLLBACK_FAILED) and leaves no repository in a retry's way.
+    assert [
+        (r["DeletionPolicy"], r["UpdateReplacePolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()
+    ] == [("RetainExceptOnCreate", "Retain", True)] * len(services)
 
 
 def test_a_repository_nobody_else_runs_from_is_emptied_and_removed_with_its_stack():
@@ -134,3 +138,29 @@ def test_a_service_on_lambda_and_ecs_gets_an_endpoint_output_for_each():
         naming.endpoint_label(s.name, t) for s in config.services for t in s.targets if t in naming.ENDPOINT_TARGETS
     }
     assert {f"{service}/lambda", f"{service}/ecs"} <= every_endpoint == set(stack.outputs.endpoints)
+
+
+def test_retained_repositories_can_be_adopted_by_the_next_instance_of_their_stack(synthesized):
+    # `make deploy` imports a repository a deleted stack retained (--import-existing-resources): CloudFormation does
+    # that only for a literal name and a Retain or RetainExceptOnCreate policy. The name is the one test, prod and the
+    # commands look the repository up by.
+    config = load_config(repo_context(), root=ROOT)
+    retained = 0
+    for environment, stack in synthesized.stacks.items():
+        for resource in synthesized.template(environment).find_resources("AWS::ECR::Repository").values():
+            if resource["DeletionPolicy"] == "Delete":
+                continue
+            retained += 1
+            assert resource["DeletionPolicy"] in ("Retain", "RetainExceptOnCreate")
+            assert resource["Properties"]["RepositoryName"] in {
+                naming.repository_name(config.project, environment, s.name) for s in config.services
+            }, stack.stack_name
+    assert retained >= len(config.services)
+
+
+def test_make_deploy_adopts_the_repositories_a_deleted_stack_retained():
+    make = ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", "node_modules/.installed", "-n"]
+    for environment, stack in (("dev", "DevStack"), ("prod", "ProdStack")):
+        result = run([*make, "deploy", f"ENV={environment}"])
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().endswith(f"/node_modules/.bin/cdk deploy {stack} --import-existing-resources")

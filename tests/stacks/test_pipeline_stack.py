@@ -338,18 +338,6 @@ def test_self_mutation_uses_the_cdk_cli_package_json_pins(pipeline, template_jso
     assert f"npm install -g aws-cdk@{cli}" in spec["phases"]["install"]["commands"]
 
 
-def test_asset_publishing_uses_the_cdk_assets_package_json_pins(template_json):
-    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["cdk-assets"]
-    installs = [
-        command
-        for project in template_json["Resources"].values()
-        if project["Type"] == "AWS::CodeBuild::Project" and "cdk-assets" in json.dumps(project.get("Properties", {}))
-        for command in buildspec(project["Properties"])["phases"]["install"]["commands"]
-        if "cdk-assets@" in command
-    ]
-    assert installs and all(command == f"npm install -g cdk-assets@{pinned}" for command in installs)
-
-
 def test_failures_notify_an_encrypted_topic_codestar_notifications_may_use(template, template_json, pipeline):
     topics = template.find_resources("AWS::SNS::Topic")
     (topic_id,) = topics
@@ -490,3 +478,17 @@ def test_environments_in_other_accounts_get_a_rotated_artifact_key(cross_account
     keys = template.find_resources("AWS::KMS::Key", {"Properties": {"EnableKeyRotation": True}})
     assert len(keys) == 2  # the artifact bucket's and the notification topic's
     assert not [d for d in guard_report(synthesized.app) if not d.compliant]
+
+
+def test_the_source_action_may_use_the_connection_under_both_service_prefixes(template, pipeline, template_json):
+    (source,) = stage(pipeline, "Source")
+    role_id = source["RoleArn"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Resource"] == PIPELINE_SETTINGS["pipeline_connection_arn"]
+    ]
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"codestar-connections:UseConnection", "codeconnections:UseConnection"} <= actions

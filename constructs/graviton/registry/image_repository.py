@@ -34,8 +34,9 @@ class ImageRepository(Construct):
     :param max_image_count: how many images to keep; older ones expire (default: 30).
     :param pull_accounts: other accounts whose environments run these images (promotion): they may pull and
         look tags up, and their Lambda functions may pull (default: none).
-    :param retain: keep the repository and its images when the stack is deleted (default: False,
-        the repository is emptied and removed).
+    :param retain: keep the repository and its images when the stack is deleted or an update removes it
+        (default: False, the repository is emptied and removed with its stack). Either way, a first create that
+        rolls back empties and removes it.
     """
 
     def __init__(
@@ -64,7 +65,6 @@ class ImageRepository(Construct):
             encryption=ecr.RepositoryEncryption.KMS,
             # Kept on delete, but not when the first create rolls back: a failed first deploy can be retried.
             removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if retain else RemovalPolicy.DESTROY,
-            empty_on_delete=not retain,
             lifecycle_rules=[
                 ecr.LifecycleRule(
                     rule_priority=1,
@@ -80,6 +80,13 @@ class ImageRepository(Construct):
                 ),
             ],
         )
+        # EmptyOnDelete acts only when CloudFormation deletes the repository. A retained one (RetainExceptOnCreate)
+        # is deleted only when the create that made it rolls back, after a build may have pushed: it must go empty, or
+        # the rollback fails. A stack delete or update never deletes it, so its images stay. (CDK's empty_on_delete
+        # refuses any removal policy but DESTROY, hence the CloudFormation property.)
+        repository_resource = self.repository.node.default_child
+        assert isinstance(repository_resource, ecr.CfnRepository)
+        repository_resource.empty_on_delete = True
         # Two Deny statements, because a condition cannot name the action: layer uploads are the builds' alone,
         # PutImage is also the re-taggers'.
         self.repository.add_to_resource_policy(
