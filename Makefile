@@ -93,5 +93,9 @@ docker-push-dev docker-push-test docker-push-prod: docker-push-%: setup
 docker-build: setup ## local test build with this machine's Docker, never pushed: make docker-build [ARCH=amd64] [SERVICE=api]
 	$(PY) -m graviton_commands.docker_build --arch $(ARCH) $(SERVICE)
 
+.PHONY: refresh-pins
+refresh-pins: setup ## lock each service's requirements to hashed aarch64 wheels, pin base images by digest [PINS_ARGS=--check]
+	@$(PY) -m graviton_commands.refresh_pins $(PINS_ARGS)
+
 clean: ## remove cdk.out (keeps .venv and node_modules)
 	rm -rf cdk.out

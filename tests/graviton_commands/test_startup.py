@@ -12,7 +12,7 @@ from support import ROOT, run
 
 import graviton_commands
 
-COMMANDS = ("verify", "cost", "docker_push", "docker_build", "audit", "summary", "pipeline_settings")
+COMMANDS = ("verify", "cost", "docker_push", "docker_build", "audit", "summary", "pipeline_settings", "refresh_pins")
 HEAVY = ("aws_cdk", "jsii", "constructs", "cdk_nag")
 
 
