@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 
 from constructs import Construct
+from graviton.keys import stack_owned_key
 
 
 def service_topic(
@@ -21,7 +22,8 @@ def service_topic(
     """
     stack = Stack.of(scope)
     principal = iam.ServicePrincipal(f"{service}.amazonaws.com")
-    key = kms.Key(scope, "Key", enable_key_rotation=True, description=description)
+    # The topic keeps no messages beyond delivery and goes with the stack: so does its key.
+    key = stack_owned_key(scope, "Key", description=description)
     key.grant(principal, "kms:Decrypt", "kms:GenerateDataKey*")
     topic = sns.Topic(scope, "Topic", master_key=key, enforce_ssl=True)
     # The SSL statement replaces SNS's default policy: the publishing service needs its own Allow.

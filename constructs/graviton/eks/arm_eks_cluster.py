@@ -24,6 +24,7 @@ from graviton.constants import EKS_AMI_TYPE
 from graviton.eks.manifests import NAMESPACE, is_workload_name, workload_manifests
 from graviton.guardrails.instance_types import is_graviton
 from graviton.image_build.container_image import ContainerImage
+from graviton.keys import stack_owned_key
 from graviton.nag import acknowledge, arn, logical_id
 
 BUILDSPEC = Path(__file__).with_name("buildspec.yml")
@@ -59,7 +60,8 @@ class ArmEksCluster(Construct):
         and a Service in ``default``
         (default: none, and no apply project).
     :param log_retention: how long control-plane and apply-build logs are kept (default: one month).
-    :param encryption_key: the KMS key for the apply build's artifacts (default: a new key with rotation).
+    :param encryption_key: the KMS key for the apply build's artifacts (default: a new key with rotation, deleted
+        with the stack).
     """
 
     def __init__(
@@ -100,9 +102,8 @@ class ArmEksCluster(Construct):
             retention=log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.secrets_key = kms.Key(
-            self, "SecretsKey", enable_key_rotation=True, description=f"EKS {self.cluster_name} secrets envelope"
-        )
+        # The secrets it encrypts live in the cluster, which is deleted with the stack.
+        self.secrets_key = stack_owned_key(self, "SecretsKey", description=f"EKS {self.cluster_name} secrets envelope")
         cluster_role = iam.Role(
             self,
             "ClusterRole",
@@ -230,7 +231,7 @@ class ArmEksCluster(Construct):
                 name: codebuild.BuildEnvironmentVariable(value=value) for name, value in variables.items()
             },
             build_spec=codebuild.BuildSpec.from_object(yaml.safe_load(BUILDSPEC.read_text())),
-            encryption_key=key or kms.Key(self, "ApplyKey", enable_key_rotation=True),
+            encryption_key=key or stack_owned_key(self, "ApplyKey"),
             logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)),
             timeout=Duration.minutes(30),
         )

@@ -36,6 +36,7 @@ from graviton.image_build.runtime.image_build_contract import (
     encode_build_args,
 )
 from graviton.image_build.source import dockerignore_patterns, image_tag, is_ignored
+from graviton.keys import stack_owned_key
 from graviton.nag import acknowledge, arn, logical_id
 from graviton.registry.image_repository import ImageRepository
 
@@ -80,7 +81,7 @@ class ArmImageBuild(Construct):
     :param source_dir: the build context folder (holds the Dockerfile).
     :param dockerfile: the Dockerfile's name inside ``source_dir`` (default: ``Dockerfile``).
     :param build_args: ``--build-arg`` values; part of the tag (default: none).
-    :param encryption_key: the KMS key for build artifacts (default: a new key with rotation).
+    :param encryption_key: the KMS key for build artifacts (default: a new key with rotation, deleted with the stack).
     :param log_retention: how long build logs are kept (default: one month).
     :param timeout: the longest a build may take, waiting included; deploys fail after it (default: 30 minutes).
     :param sources_bucket: a bucket `docker-push` uploads contexts to, under ``<id>/`` (default: none, no manual
@@ -115,7 +116,7 @@ class ArmImageBuild(Construct):
             asset_hash=self.image_tag,
             asset_hash_type=AssetHashType.CUSTOM,
         )
-        key = encryption_key or kms.Key(self, "Key", enable_key_rotation=True)
+        key = encryption_key or stack_owned_key(self, "Key")
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         self.project = codebuild.Project(
             self,

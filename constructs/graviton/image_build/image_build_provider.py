@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -16,11 +17,14 @@ from constructs import Construct
 from graviton.arm64 import HANDLER_RUNTIME, LAMBDA_ARCHITECTURE
 from graviton.constants import BUILD_TIMEOUT_MINUTES, POWERTOOLS_LAYER_PARAMETER
 from graviton.nag import acknowledge, logical_id
+from graviton.stack_paths import stack_path
 
 RUNTIME_DIR = Path(__file__).with_name("runtime")
 # Above the longest build timeout: our handler stops a late build and says why before the framework gives up.
 _FRAMEWORK_TIMEOUT = Duration.minutes(BUILD_TIMEOUT_MINUTES[1] + 5)
 _QUERY_INTERVAL = Duration.seconds(20)
+# The Provider framework's own functions: `framework-onEvent`, `framework-isComplete`, `framework-onTimeout`.
+_FRAMEWORK_FUNCTION_PREFIX = "framework-"
 
 
 class ImageBuildProvider(Construct):
@@ -79,7 +83,17 @@ class ImageBuildProvider(Construct):
             waiter_state_machine_log_options=cr.LogOptions(destination=self._waiter_logs(), level=sfn.LogLevel.ALL),
         )
         self.service_token = self.provider.service_token
+        self._describe_framework_functions()
         self._acknowledge_framework_findings(handlers.values())
+
+    def _describe_framework_functions(self) -> None:
+        """CDK's text for its framework functions, with the provider's path from the stack's name down: CDK's own
+        uses the full path, which a pipeline's stage lengthens."""
+        for child in self.provider.node.children:
+            if child.node.id.startswith(_FRAMEWORK_FUNCTION_PREFIX):
+                entry = child.node.id.removeprefix(_FRAMEWORK_FUNCTION_PREFIX)
+                function = cast(lambda_.CfnFunction, child.node.default_child)
+                function.description = f"AWS CDK resource provider framework - {entry} ({stack_path(self.provider)})"
 
     def _waiter_logs(self) -> logs.LogGroup:
         """Under /aws/vendedlogs/, so Step Functions delivery does not grow the account's log resource policy."""

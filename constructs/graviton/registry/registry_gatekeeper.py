@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import jsii
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -119,7 +119,16 @@ class RegistryGatekeeper(Construct):
                     "repository-name": [r.repository.repository_name for r in repositories],
                 },
             ),
-            targets=[targets.LambdaFunction(self.function)],
+            targets=[_InvokeFunction(self.function)],
+        )
+        # What CDK's LambdaFunction target adds too, but under an id made from the function's full path, which a
+        # pipeline's stage lengthens: the same stack would get another logical id in the pipeline.
+        self.function.add_permission(
+            "InvokedByPushes",
+            scope=self.rule,
+            principal=iam.ServicePrincipal("events.amazonaws.com"),
+            action="lambda:InvokeFunction",
+            source_arn=self.rule.rule_arn,
         )
         self._acknowledge_findings()
 
@@ -137,3 +146,14 @@ class RegistryGatekeeper(Construct):
                 "IAM5[Action::kms:GenerateDataKey*]",
                 "data keys from the report topic's own KMS key only, to publish encrypted reports",
             )
+
+
+@jsii.implements(events.IRuleTarget)
+class _InvokeFunction:
+    """The rule invokes the function; the permission for it is the gatekeeper's own."""
+
+    def __init__(self, function: lambda_.IFunction) -> None:
+        self._function = function
+
+    def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self._function.function_arn)

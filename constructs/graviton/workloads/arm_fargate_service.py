@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from typing import cast
+
+from aws_cdk import CfnResource, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_ecs_patterns as ecs_patterns
@@ -20,10 +22,14 @@ from graviton.constants import (
 )
 from graviton.image_build.container_image import ContainerImage
 from graviton.nag import acknowledge
+from graviton.stack_paths import stack_path, stack_path_name
 
 # The user the service images run as (`USER 10001:10001` in their Dockerfiles); ECS enforces it too.
 CONTAINER_USER = "10001:10001"
 CPU_TARGET_PERCENT = 60
+DEFAULT_SCALING_POLICY_NAME = "cpu-target-tracking"  # unique per service, which has only this one
+# The rules CDK writes between the load balancer's and the tasks' security groups.
+_SECURITY_GROUP_RULES = ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
 # The container checks itself with the image's own Python: slim images have no curl.
 CONTAINER_HEALTH_CHECK = [
     "CMD",
@@ -53,6 +59,17 @@ class ArmFargateService(Construct):
     :param max_tasks: most running tasks (default: 2).
     :param environment: environment variables for the container (default: none).
     :param log_retention: how long container logs are kept (default: one month).
+    :param family: the task definition's family (default: the stack's name and this construct's path in it,
+        such as ``DevStack-WebService``).
+    :param task_security_group_description: the tasks' security group's description (default: names the
+        service by its stack and path and says the group admits only the load balancer).
+    :param load_balancer_security_group_description: the load balancer's security group's description (default:
+        names the service by its stack and path and says the group admits HTTP from anywhere).
+    :param scaling_policy_name: the name of the CPU target-tracking policy (default: ``cpu-target-tracking``).
+
+    Every name and description above is set, never left to CDK's path-derived defaults, so the service reads the
+    same whether its stack is deployed at the app's top level or inside a pipeline's stage. Changing a description
+    or the family replaces that security group or task definition (and rolls the service) on the next deploy.
     """
 
     def __init__(
@@ -70,13 +87,22 @@ class ArmFargateService(Construct):
         max_tasks: int = DEFAULT_MAX_TASKS,
         environment: dict[str, str] | None = None,
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        family: str | None = None,
+        task_security_group_description: str | None = None,
+        load_balancer_security_group_description: str | None = None,
+        scaling_policy_name: str = DEFAULT_SCALING_POLICY_NAME,
     ) -> None:
         super().__init__(scope, id)
         if not 1 <= min_tasks <= max_tasks:
             raise ValueError(f"ArmFargateService: need 1 <= min_tasks <= max_tasks, not {min_tasks} and {max_tasks}")
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         self.task_definition = ecs.FargateTaskDefinition(
-            self, "Task", cpu=cpu, memory_limit_mib=memory_mb, runtime_platform=ARM64_LINUX
+            self,
+            "Task",
+            cpu=cpu,
+            memory_limit_mib=memory_mb,
+            runtime_platform=ARM64_LINUX,
+            family=family or stack_path_name(self),
         )
         self.container = self.task_definition.add_container(
             "Container",
@@ -109,9 +135,35 @@ class ArmFargateService(Construct):
         self.service.target_group.set_attribute("deregistration_delay.timeout_seconds", "30")
         self.service.service.node.add_dependency(image.image)
         scaling = self.service.service.auto_scale_task_count(min_capacity=min_tasks, max_capacity=max_tasks)
-        scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=CPU_TARGET_PERCENT)
+        scaling.scale_on_cpu_utilization(
+            "Cpu", target_utilization_percent=CPU_TARGET_PERCENT, policy_name=scaling_policy_name
+        )
+        self._describe_security_groups(
+            tasks=task_security_group_description
+            or f"{stack_path(self)}: Fargate tasks, admitting only their load balancer",
+            load_balancer=load_balancer_security_group_description
+            or f"{stack_path(self)}: public load balancer, admitting HTTP from anywhere",
+        )
         self.url = f"http://{self.service.load_balancer.load_balancer_dns_name}"
         self._acknowledge_findings()
+
+    def _describe_security_groups(self, *, tasks: str, load_balancer: str) -> None:
+        """The pattern creates both groups with path-derived descriptions, and names the rules between them after the
+        other group's full path: describe the groups, and give the rules ids from within the stack."""
+        task_group = self.service.service.connections.security_groups[0]
+        load_balancer_group = self.service.load_balancer.connections.security_groups[0]
+        for group, description, peer, peer_label in (
+            (task_group, tasks, load_balancer_group, "LoadBalancer"),
+            (load_balancer_group, load_balancer, task_group, "Tasks"),
+        ):
+            group_resource = cast(ec2.CfnSecurityGroup, group.node.default_child)
+            group_resource.group_description = description
+            peer_id = Names.node_unique_id(peer.node)
+            for rule in group.node.children:
+                if isinstance(rule, CfnResource) and rule.cfn_resource_type in _SECURITY_GROUP_RULES:
+                    # `from <peer's full-path id>:8080` -> `<group's logical id>fromLoadBalancer8080`
+                    rule_id = "".join(c for c in rule.node.id.replace(peer_id, peer_label) if c.isalnum())
+                    rule.override_logical_id(Stack.of(self).get_logical_id(group_resource) + rule_id)
 
     def _acknowledge_findings(self) -> None:
         """What cdk-nag asks of a public HTTP service that this one answers differently, each with its reason."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from graviton.arm64 import DEFAULT_LOG_RETENTION
+from graviton.stack_paths import stack_path
+
+# The tag the EC2 console shows as a VPC's, subnet's or flow log's name.
+NAME_TAG = "Name"
 
 
 class EnvironmentNetwork(Construct):
@@ -19,6 +23,9 @@ class EnvironmentNetwork(Construct):
 
     :param nat_gateways: 0 (default) for public subnets only; 1 or 2 for private subnets behind that many NATs.
     :param flow_log_retention: how long VPC flow logs are kept (default: one month).
+    :param name: the VPC's Name tag; its subnets and flow log are named under it, `<name>/publicSubnet1` and
+        `<name>/FlowLog` (default: the VPC's stack and path, such as ``DevStack/Network/Vpc``, the same in a
+        pipeline's stage).
     """
 
     def __init__(
@@ -28,6 +35,7 @@ class EnvironmentNetwork(Construct):
         *,
         nat_gateways: int = 0,
         flow_log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        name: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         if not 0 <= nat_gateways <= 2:
@@ -39,15 +47,27 @@ class EnvironmentNetwork(Construct):
             subnets.append(
                 ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22)
             )
+        name = name or f"{stack_path(self)}/Vpc"
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
+            vpc_name=name,
             max_azs=2,
             nat_gateways=nat_gateways,
             subnet_configuration=subnets,
         )
+        # CDK tags each subnet (and its route table) with its full path: name them under the VPC's name instead.
+        for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets]:
+            Tags.of(subnet).add(NAME_TAG, f"{name}/{subnet.node.id}")
         flow_logs = logs.LogGroup(self, "FlowLogs", retention=flow_log_retention, removal_policy=RemovalPolicy.DESTROY)
-        self.vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
+        # What `vpc.add_flow_log` builds, at the same place; only FlowLog itself takes a name.
+        ec2.FlowLog(
+            self.vpc,
+            "FlowLog",
+            resource_type=ec2.FlowLogResourceType.from_vpc(self.vpc),
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
+            flow_log_name=f"{name}/FlowLog",
+        )
         # Workloads: private subnets when there is a NAT to reach ECR through, else public ones with public IPs.
         self.public_ip = nat_gateways == 0
         self.workload_subnets = ec2.SubnetSelection(

@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from graviton.arm64 import DEFAULT_LOG_RETENTION
 from graviton.nag import acknowledge
+from graviton.stack_paths import stack_path
 
 # Stage-wide limits: a public endpoint must not let a loop run the bill up.
 THROTTLE_RATE = 50
@@ -56,6 +57,8 @@ class FunctionHttpApi(Construct):
 
     :param function: the function that serves every route.
     :param log_retention: how long access logs are kept (default: one month).
+    :param description: the API's description (default: ``HTTPS endpoint of`` the function's stack and path, such as
+        ``DevStack/ApiFunction/Function``, the same in a pipeline's stage).
     """
 
     def __init__(
@@ -65,12 +68,13 @@ class FunctionHttpApi(Construct):
         *,
         function: lambda_.IFunction,
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        description: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.api = apigwv2.HttpApi(
             self,
             "Api",
-            description=f"HTTPS endpoint of {function.node.path}",
+            description=description or f"HTTPS endpoint of {stack_path(function)}",
             default_integration=integrations.HttpLambdaIntegration("Function", function),
             create_default_stage=False,
         )

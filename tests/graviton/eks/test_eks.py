@@ -186,6 +186,20 @@ def test_the_cluster_uses_access_entries_all_control_plane_logs_and_its_own_secr
     assert key["Properties"]["EnableKeyRotation"] is True
 
 
+def test_the_clusters_keys_are_deleted_with_what_they_encrypt(synth):
+    """The secrets key (found through the cluster's EncryptionConfig) and each build's artifacts key (through its
+    project's EncryptionKey): the cluster and the builds go with the stack, so do their keys, after 7 days."""
+    keys = synth.template.find_resources("AWS::KMS::Key")
+    [cluster] = resources(synth, "AWS::EKS::Cluster")
+    [encryption] = cluster["Properties"]["EncryptionConfig"]
+    used = [encryption["Provider"]["KeyArn"]["Fn::GetAtt"][0]]
+    used += [p["Properties"]["EncryptionKey"]["Fn::GetAtt"][0] for p in resources(synth, "AWS::CodeBuild::Project")]
+    assert len(set(used)) == 3  # secrets, the image build's artifacts, the apply build's artifacts
+    for key in set(used):
+        assert (keys[key]["DeletionPolicy"], keys[key]["UpdateReplacePolicy"]) == ("Delete", "Delete")
+        assert keys[key]["Properties"]["PendingWindowInDays"] == 7
+
+
 def test_control_plane_logs_expire(synth):
     synth.template.has_resource_properties(
         "AWS::Logs::LogGroup",
