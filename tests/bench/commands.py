@@ -3,7 +3,8 @@
 - Every command's `--help` and a refusal path, each the median of REPEATS runs; budget 0.3 s each.
 - `make synth` beside `cdk synth` of a one-bucket Python app, with the same pinned CLI and Node, alternately, the
   median of REPEATS each; budget 1.6x.
-Usage: python tests/bench/commands.py [--repeats 5]
+- `make test` once (after setup, as a developer runs it again); budget 60 s. `--no-test` leaves it out.
+Usage: python tests/bench/commands.py [--repeats 5] [--no-test]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND_BUDGET_SECONDS = 0.3
 SYNTH_BUDGET_RATIO = 1.6
+TEST_BUDGET_SECONDS = 60.0
 PY = sys.executable
 # Each command's --help, and one refusal it gives before doing anything (bad input or nothing to read).
 COMMANDS = {
@@ -49,6 +51,7 @@ def timed(args: list[str], *, env: dict[str, str] | None = None) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="runs of each (median reported)")
+    parser.add_argument("--no-test", action="store_true", help="leave out the timed `make test` run")
     args = parser.parse_args()
     failed = False
     print(f"{'command':<28} {'median':>8}  budget {COMMAND_BUDGET_SECONDS} s")
@@ -71,6 +74,18 @@ def main() -> int:
         f"make synth {statistics.median(ours):.2f}s, one-bucket cdk synth {statistics.median(yardstick):.2f}s:"
         f" {ratio:.2f}x (budget {SYNTH_BUDGET_RATIO}x){'  OVER' if ratio > SYNTH_BUDGET_RATIO else ''}"
     )
+    if not args.no_test:
+        start = time.perf_counter()
+        passed = (
+            subprocess.run(["make", "--no-print-directory", "test"], cwd=ROOT, env=env, capture_output=True).returncode
+            == 0
+        )
+        suite = time.perf_counter() - start
+        failed |= suite > TEST_BUDGET_SECONDS or not passed
+        over = "  OVER" if suite > TEST_BUDGET_SECONDS else ""
+        print(
+            f"make test {suite:.1f}s (budget {TEST_BUDGET_SECONDS:.0f} s, one run){over}{'' if passed else '  FAILED'}"
+        )
     return 1 if failed else 0
 
 
