@@ -108,7 +108,9 @@ def test_the_powertools_layer_matches_the_version_the_handler_tests_run_with():
     assert f"aws-lambda-powertools=={POWERTOOLS_VERSION}" in pins
 
 
-def test_the_handler_may_only_start_and_watch_this_build_and_read_and_untag_this_repository(dev, build, repository, image):
+def test_the_handler_may_only_start_and_watch_this_build_and_read_and_untag_this_repository(
+    dev, build, repository, image
+):
     (handler, *_) = dev.find_resources(
         "AWS::Lambda::Function", {"Properties": {"Handler": "image_build_handler.on_event"}}
     ).values()
