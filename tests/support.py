@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -79,3 +80,27 @@ def one(template: Template, resource_type: str, props: dict | None = None) -> tu
     found = template.find_resources(resource_type, {"Properties": props} if props else None)
     assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
     return next(iter(found.items()))
+
+
+def lifecycle_rules(repository: dict) -> list[dict]:
+    """An AWS::ECR::Repository's lifecycle rules, by priority."""
+    rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    return sorted(rules, key=lambda rule: rule["rulePriority"])
+
+
+def rule_selects(rule: dict, tags: list[str]) -> bool:
+    """Whether an ECR lifecycle rule's selection takes an image with these tags: ECR takes a tagged image when ANY of
+    its tags matches a prefix (or a `*` wildcard pattern) of the rule."""
+    selection = rule["selection"]
+    status = selection["tagStatus"]
+    if status == "any":
+        return True
+    if status == "untagged":
+        return not tags
+    prefixes = selection.get("tagPrefixList", [])
+    patterns = [
+        re.compile("".join(".*" if c == "*" else re.escape(c) for c in p)) for p in selection.get("tagPatternList", [])
+    ]
+    return any(tag.startswith(prefix) for tag in tags for prefix in prefixes) or any(
+        pattern.fullmatch(tag) for tag in tags for pattern in patterns
+    )

@@ -33,6 +33,8 @@ EKS_AMI_TYPE = "AL2023_ARM_64_STANDARD"
 
 # Untagged images are leftovers of failed pushes: they expire after a few days.
 UNTAGGED_IMAGE_DAYS = 3
+# A candidate image is needed only from its push to the end of its build (BUILD_TIMEOUT_MINUTES at most).
+CANDIDATE_IMAGE_DAYS = 1
 # Uploaded sources only feed one build; the image is the artifact.
 BUILD_SOURCES_DAYS = 7
 # CloudFormation waits one hour at most for a custom resource: builds get 50 minutes at most, the framework 55.
@@ -43,7 +45,6 @@ BUILD_TIMEOUT_MINUTES = (5, 50)
 DEFAULT_LAMBDA_MEMORY_MB = 512
 DEFAULT_LAMBDA_TIMEOUT_SECONDS = 10
 DEFAULT_BUILD_TIMEOUT_MINUTES = 30
-DEFAULT_MAX_IMAGE_COUNT = 30
 DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_FARGATE_CPU = 256
 DEFAULT_FARGATE_MEMORY_MB = 512

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -216,9 +216,13 @@ NameList = BeforeValidator(_name_list)
 
 
 class _Settings(BaseModel):
-    """Base for every settings block: unknown keys are refused, never silently ignored."""
+    """Base for every settings block: unknown keys are refused, never silently ignored.
+
+    `retired` names keys that were settings once, each with what replaced it: refused with that, not as unknown.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    retired: ClassVar[Mapping[str, str]] = {}
 
 
 class UsageConfig(_Settings):
@@ -235,6 +239,11 @@ class UsageConfig(_Settings):
 class EnvironmentConfig(_Settings):
     """One deployment environment (`dev`, `test` or `prod`)."""
 
+    retired: ClassVar[Mapping[str, str]] = {
+        "max_image_count": "no longer a setting: content-tagged images never expire, only untagged and candidate-*"
+        " images do (docs/image-builds.md#what-expires); remove the key",
+    }
+
     account: AccountId | None = Field(None, description="12-digit AWS account id; unset: account-agnostic")
     region: Region | None = Field(None, description="AWS region; required with account")
     lambda_memory_mb: StrictInt = Field(
@@ -248,9 +257,6 @@ class EnvironmentConfig(_Settings):
         ge=defaults.BUILD_TIMEOUT_MINUTES[0],
         le=defaults.BUILD_TIMEOUT_MINUTES[1],
         description="longest wait for one image build",
-    )
-    max_image_count: StrictInt = Field(
-        defaults.DEFAULT_MAX_IMAGE_COUNT, ge=1, le=1000, description="images kept per repository; older ones expire"
     )
     lambda_reserved_concurrency: StrictInt | None = Field(
         None, ge=1, le=900, description="reserved concurrency per Lambda; the account keeps 100 unreserved"
@@ -481,7 +487,13 @@ def _one_line(err: ValidationError) -> str:
         block = min(len(e["loc"]) for e in unknown) - 1
         keys = sorted(str(e["loc"][-1]) for e in unknown if len(e["loc"]) - 1 == block)
         loc = first["loc"][:block]
-        allowed = ", ".join(_model_at(loc).model_fields)
+        model = _model_at(loc)
+        retired = [e for e in unknown if len(e["loc"]) - 1 == block and str(e["loc"][-1]) in model.retired]
+        if retired:
+            error = min(retired, key=lambda e: str(e["loc"][-1]))
+            replaced_by = model.retired[str(error["loc"][-1])]
+            return f"cdk.json: '{_dotted(error['loc'])}' = {_shown(error['input'])} is not allowed: {replaced_by}"
+        allowed = ", ".join(model.model_fields)
         return f"cdk.json: '{_dotted(loc)}' = <dict> is not allowed: unknown key '{keys[0]}'; allowed keys: {allowed}"
     key = _dotted(first["loc"]) or "context"
     reason = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
@@ -489,9 +501,12 @@ def _one_line(err: ValidationError) -> str:
         return f"cdk.json: '{key}' is missing; it is required"
     if "[key]" in first["loc"]:
         return f"cdk.json: '{key}' is not allowed as a key of '{key.rsplit('.', 1)[0]}': {reason}"
-    value = first["input"]
-    shown = json.dumps(value) if isinstance(value, str | int | float | bool | None) else f"<{type(value).__name__}>"
-    return f"cdk.json: '{key}' = {shown} is not allowed: {reason}"
+    return f"cdk.json: '{key}' = {_shown(first['input'])} is not allowed: {reason}"
+
+
+def _shown(value: Any) -> str:
+    """A scalar as JSON; a list or dict by its type only."""
+    return json.dumps(value) if isinstance(value, str | int | float | bool | None) else f"<{type(value).__name__}>"
 
 
 def _dotted(loc: Sequence[int | str]) -> str:
@@ -505,7 +520,7 @@ def _dotted(loc: Sequence[int | str]) -> str:
     return ".".join(parts)
 
 
-def _model_at(loc: Sequence[int | str]) -> type[BaseModel]:
+def _model_at(loc: Sequence[int | str]) -> type[_Settings]:
     """The settings block an error location points into: `('environments', 'dev')` -> EnvironmentConfig."""
     annotation: Any = AppConfig
     for part in loc:
@@ -513,7 +528,7 @@ def _model_at(loc: Sequence[int | str]) -> type[BaseModel]:
             annotation = _unwrap(get_args(annotation)[-1])  # the part is an index or a key
         else:
             annotation = _unwrap(annotation.model_fields[str(part)].annotation)
-    assert isinstance(annotation, type) and issubclass(annotation, BaseModel), loc
+    assert isinstance(annotation, type) and issubclass(annotation, _Settings), loc
     return annotation
 
 

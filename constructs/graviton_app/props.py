@@ -1,6 +1,6 @@
 """The mapping from this app's settings to the construct library's props, one function per construct.
 
-Every decision the settings imply is made here (retention, who may pull, how many images to keep), so the stacks
+Every decision the settings imply is made here (retention, who may pull), so the stacks
 only wire constructs together. Used by `stacks/` only: it imports aws-cdk-lib.
 """
 
@@ -46,14 +46,12 @@ class EnvironmentProps:
         return {"email": self.settings.alarm_email}
 
     def repository(self, service: ServiceConfig) -> dict[str, Any]:
-        """The service's repository here. Environments that run these images keep them: their image count wins,
-        their accounts may pull, and the repository outlives the stack."""
+        """The service's repository here. Environments that run these images keep them: their accounts may pull,
+        and the repository outlives the stack."""
         promoted_to = self.config.promoted_to(self.environment)
-        keep = [self.settings.max_image_count, *(self.config.environment(e).max_image_count for e in promoted_to)]
         accounts = {self.config.environment(e).account for e in promoted_to}
         return {
             "repository_name": naming.repository_name(self.config.project, self.environment, service.name),
-            "max_image_count": max(keep),
             "pull_accounts": sorted(a for a in accounts if a and a != self.settings.account),
             "retain": self.environment == "prod" or bool(promoted_to),
         }

@@ -163,7 +163,11 @@ def push(
         source_location=f"{outputs['bucket']}/{key}",
         timeout_seconds=settings.image_build_timeout_minutes * 60,
     )
-    digest = with_retry(lambda: existing_digest(clients["ecr"], props))
+    try:
+        digest = with_retry(lambda: existing_digest(clients["ecr"], props))
+    except BuildFailedError as err:  # a stray candidate tag on the image that could not be removed
+        print(f"docker-push: {err}", file=sys.stderr)
+        return 1
     if digest:
         print(f"docker-push: {repository_uri}:{tag} is already in the repository; nothing to build", file=sys.stderr)
     else:

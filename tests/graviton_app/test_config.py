@@ -106,9 +106,11 @@ def test_the_repository_config_loads():
             lambda c: c["environments"]["dev"].update(image_build_timeout_minutes=240),
             "'environments.dev.image_build_timeout_minutes' = 240 is not allowed: must be less than or equal to 50",
         ),
+        # Retired: content-tagged images never expire now (a promoted environment may run any of them).
         (
-            lambda c: c["environments"]["dev"].update(max_image_count=0),
-            "'environments.dev.max_image_count' = 0 is not allowed: must be greater than or equal to 1",
+            lambda c: c["environments"]["prod"].update(max_image_count=100),
+            "'environments.prod.max_image_count' = 100 is not allowed: no longer a setting: content-tagged images"
+            " never expire, only untagged and candidate-* images do",
         ),
         (
             lambda c: c["services"][0].update(build_args={"TARGETARCH": "amd64"}),

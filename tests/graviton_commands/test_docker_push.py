@@ -266,6 +266,22 @@ def test_a_tag_already_in_the_repository_is_not_built_again(aws, fake_builds, ta
     assert aws.client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
 
 
+def test_a_tag_already_in_the_repository_loses_a_candidate_tag_a_stopped_build_left_on_it(aws, fake_builds, tag):
+    # The candidate lifecycle rule would expire the image, content tag and all.
+    aws.deploy()
+    digest = aws.put_image(tag)
+    ecr = aws.client("ecr")
+    [image] = ecr.batch_get_image(repositoryName=REPOSITORY, imageIds=[{"imageTag": tag}])["images"]
+    stray = "candidate-5d2c6f5e-0000-4000-8000-000000000001"
+    ecr.put_image(repositoryName=REPOSITORY, imageManifest=image["imageManifest"], imageTag=stray)
+    result = push_fast("dev", "api")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"digest: {digest}"
+    [details] = ecr.describe_images(repositoryName=REPOSITORY, imageIds=[{"imageDigest": digest}])["imageDetails"]
+    assert details["imageTags"] == [tag]
+    assert fake_builds.started == []
+
+
 def test_new_sources_are_uploaded_built_on_the_project_and_the_pushed_digest_reported(aws, fake_builds, tag):
     aws.deploy()
     pushed: list[str] = []

@@ -189,7 +189,9 @@ class ArmImageBuild(Construct):
     def _grant_provider(self, role: iam.IRole) -> None:
         """The handler starts and watches this project's builds and looks up this repository's tags.
 
-        It lists the project's builds to find one it started on an earlier poll, after waiting for capacity.
+        It lists the project's builds to find one it started on an earlier poll, after waiting for capacity. It
+        removes a build's stray `candidate-*` tag from an image it reuses (`existing_digest`): IAM cannot scope
+        `ecr:BatchDeleteImage` to a tag, so it is scoped to this repository.
         """
         role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -203,7 +205,9 @@ class ArmImageBuild(Construct):
             )
         )
         role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["ecr:DescribeImages"], resources=[self.repository.repository_arn])
+            iam.PolicyStatement(
+                actions=["ecr:DescribeImages", "ecr:BatchDeleteImage"], resources=[self.repository.repository_arn]
+            )
         )
 
     def _acknowledge_build_role_findings(self) -> None:

@@ -10,7 +10,8 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 
 from constructs import Construct, IValidation
-from graviton.constants import DEFAULT_MAX_IMAGE_COUNT, UNTAGGED_IMAGE_DAYS
+from graviton.constants import CANDIDATE_IMAGE_DAYS, UNTAGGED_IMAGE_DAYS
+from graviton.image_build.runtime.image_build_contract import CANDIDATE_TAG_PREFIX
 
 # Every action that writes an image; denied to all but the registered build roles.
 PUSH_ACTIONS = ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload")
@@ -30,8 +31,10 @@ class ImageRepository(Construct):
     (the registry gatekeeper's) are exempt for `ecr:PutImage` only: they may tag images already in the repository,
     never upload layers.
 
+    Lifecycle rules expire untagged images and the builds' `candidate-*` images only. A content-tagged image never
+    expires, by count or age: any environment may run it, promoted ones included, long after newer builds.
+
     :param repository_name: the repository's name, `<project>-<environment>-<service>`.
-    :param max_image_count: how many images to keep; older ones expire (default: 30).
     :param pull_accounts: other accounts whose environments run these images (promotion): they may pull and
         look tags up, and their Lambda functions may pull (default: none).
     :param retain: keep the repository and its images when the stack is deleted or an update removes it
@@ -45,13 +48,10 @@ class ImageRepository(Construct):
         id: str,
         *,
         repository_name: str,
-        max_image_count: int = DEFAULT_MAX_IMAGE_COUNT,
         pull_accounts: Sequence[str] = (),
         retain: bool = False,
     ) -> None:
         super().__init__(scope, id)
-        if max_image_count < 1:
-            raise ValueError(f"ImageRepository: max_image_count must be 1 or more, not {max_image_count}")
         self._pushers: list[iam.IRole] = []
         self._retaggers: list[iam.IRole] = []
         self.repository = ecr.Repository(
@@ -65,6 +65,9 @@ class ImageRepository(Construct):
             encryption=ecr.RepositoryEncryption.KMS,
             # Kept on delete, but not when the first create rolls back: a failed first deploy can be retried.
             removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if retain else RemovalPolicy.DESTROY,
+            # ECR selects an image when any of its tags matches a rule, so a candidate tag must never stay on a
+            # content-tagged image: the buildspec removes it, and the deploy-time handler removes one a build
+            # stopped part-way left behind before any environment runs the image.
             lifecycle_rules=[
                 ecr.LifecycleRule(
                     rule_priority=1,
@@ -74,9 +77,10 @@ class ImageRepository(Construct):
                 ),
                 ecr.LifecycleRule(
                     rule_priority=2,
-                    description=f"keep the last {max_image_count} images",
-                    tag_status=ecr.TagStatus.ANY,
-                    max_image_count=max_image_count,
+                    description=f"build candidates expire {CANDIDATE_IMAGE_DAYS} day(s) after their push",
+                    tag_status=ecr.TagStatus.TAGGED,
+                    tag_prefix_list=[CANDIDATE_TAG_PREFIX],
+                    max_image_age=Duration.days(CANDIDATE_IMAGE_DAYS),
                 ),
             ],
         )

@@ -22,7 +22,7 @@ import pytest
 from image_support import AARCH64, X86_64, Entry, docker_save, elf
 
 from graviton.image_build.arm_image_build import build_spec
-from graviton.image_build.runtime.image_build_contract import DIGEST_VARIABLE
+from graviton.image_build.runtime.image_build_contract import CANDIDATE_TAG_PREFIX, DIGEST_VARIABLE
 
 PHASES = ("pre_build", "build", "post_build")
 BINFMT = "/proc/sys/fs/binfmt_misc"
@@ -88,7 +88,10 @@ def aws_answer(response):
     """Apply --query (dotted keys and [index] only) and --output as the AWS CLI does."""
     for part in (option("--query") or "").replace("[", ".[").split("."):
         if part:
-            response = response[int(part[1:-1])] if part.startswith("[") else response.get(part)
+            if part.startswith("["):  # JMESPath: an index past the end is null
+                response = response[int(part[1:-1])] if int(part[1:-1]) < len(response) else None
+            else:
+                response = response.get(part) if response is not None else None
     text = option("--output") == "text" and not isinstance(response, (dict, list))
     print(("None" if response is None else response) if text else json.dumps(response, indent=4))
 
@@ -145,7 +148,12 @@ elif name == "aws" and args[:2] == ["ecr", "get-download-url-for-layer"]:
     aws_answer({"downloadUrl": url, "layerDigest": digest})
 elif name == "aws" and args[:2] == ["ecr", "batch-delete-image"]:
     ecr_image("--image-ids", cfg["candidate"])
-    aws_answer({"imageIds": [{"imageTag": cfg["candidate"], "imageDigest": manifest_digest()}], "failures": []})
+    failure = cfg["candidate_delete_failure"]
+    if failure:  # ECR reports a per-image failure with exit code 0
+        tag = {"imageTag": cfg["candidate"]}
+        aws_answer({"imageIds": [], "failures": [{"imageId": tag, "failureCode": failure, "failureReason": failure}]})
+    else:
+        aws_answer({"imageIds": [{"imageTag": cfg["candidate"], "imageDigest": manifest_digest()}], "failures": []})
 elif name == "curl":
     blob = cfg["blobs"].get(urlparse(args[-1]).path.split("/")[1])
     if blob is None:
@@ -225,6 +233,7 @@ class Fakes:
     binfmt_mounted: bool = True  # False: binfmt_misc has no status file until `mount` succeeds
     mount_ok: bool = True
     tag_exists: bool = False  # another build already gave the checked tag to its image
+    candidate_delete_failure: str | None = None  # the failureCode ECR reports for deleting the candidate tag
     # The built image's layers, as `docker image save` writes them (path -> content, see image_support).
     saved_layers: list[dict[str, Entry]] = field(
         default_factory=lambda: [{"usr/bin/python3.13": elf(AARCH64), "var/task/app.py": b"def handler(): ...\n"}]
@@ -257,6 +266,7 @@ class Fakes:
             "blobs": {digest_of(self.pushed_config): self.pushed_config},
             "mount_ok": self.mount_ok,
             "tag_exists": self.tag_exists,
+            "candidate_delete_failure": self.candidate_delete_failure,
             "saved_image": str(docker_save(self.saved_layers, self.home / "saved-image.tar")),
         }
         (self.home / "fakes.json").write_text(json.dumps(config))
@@ -502,6 +512,28 @@ def test_a_tag_another_build_already_gave_fails_this_build_and_deletes_its_candi
     assert f"cannot tag the checked image {TAG}; deleting {CANDIDATE}" in result.output["post_build"]
     assert len(result.calls_to("aws", "ecr", "batch-delete-image")) == 1
     assert DIGEST_VARIABLE not in result.exported
+
+
+@pytest.mark.parametrize("failure", ["KmsError", "UpstreamTooManyRequests"])
+def test_a_candidate_tag_that_cannot_be_removed_fails_the_build_without_a_digest(fakes: Fakes, failure: str) -> None:
+    """batch-delete-image exits 0 and reports the failure: the build must read it, not report a tagged image."""
+    fakes.candidate_delete_failure = failure
+    result = run_buildspec(fakes)
+
+    assert result.phases["post_build"] == "FAILED"
+    assert f"cannot remove {CANDIDATE} from the checked image {TAG} ({failure})" in result.output["post_build"]
+    assert DIGEST_VARIABLE not in result.exported
+    # The content tag stays: the deploy-time handler finds it and removes the stray candidate tag.
+    assert len(result.calls_to("aws", "ecr", "batch-delete-image")) == 1
+    assert CANDIDATE.startswith(CANDIDATE_TAG_PREFIX)  # the prefix the lifecycle rule selects
+
+
+def test_a_candidate_tag_a_deploy_already_removed_is_no_failure(fakes: Fakes) -> None:
+    fakes.candidate_delete_failure = "ImageNotFound"
+    result = run_buildspec(fakes)
+
+    assert result.phases["post_build"] == "SUCCEEDED", result.output
+    assert result.exported[DIGEST_VARIABLE].startswith("sha256:")
 
 
 def test_binfmt_misc_is_mounted_to_look_for_emulators_when_the_container_has_not(fakes: Fakes) -> None:

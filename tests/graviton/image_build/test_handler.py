@@ -435,3 +435,72 @@ def test_an_update_passes_the_tag_the_environment_runs_now_to_the_build_as_its_c
     old = event()["ResourceProperties"]
     update = event("Update", props=new, PhysicalResourceId=PROPS.physical_id, OldResourceProperties=old)
     assert handler.on_event(update, LambdaContext())["Data"] == {"BuildId": BUILD_ID}
+
+
+STRAY = "candidate-5d2c6f5e-0000-4000-8000-000000000001"  # left by a build stopped after put-image
+
+
+def tagged_with_a_stray_candidate(registry, props: contract.ImageBuildProperties = PROPS) -> None:
+    registry.add_response(
+        "describe_images",
+        {"imageDetails": [{"imageDigest": DIGEST, "imageTags": [TAG, STRAY]}]},
+        {"registryId": props.registry_id, "repositoryName": props.repository_name, "imageIds": [{"imageTag": TAG}]},
+    )
+
+
+def candidate_removed(registry, *, failures: list | None = None) -> None:
+    registry.add_response(
+        "batch_delete_image",
+        {"failures": failures} if failures else {"imageIds": [{"imageTag": STRAY, "imageDigest": DIGEST}]},
+        {"registryId": "123456789012", "repositoryName": "gg-dev-api", "imageIds": [{"imageTag": STRAY}]},
+    )
+
+
+def test_a_reused_image_that_still_carries_a_candidate_tag_loses_that_tag_only(aws):
+    # The candidate lifecycle rule selects an image by any of its tags: the content tag alone must remain.
+    _, registry, _ = aws
+    tagged_with_a_stray_candidate(registry)
+    candidate_removed(registry)  # by that tag only: never the content tag or the digest
+    response = handler.on_event(event(), LambdaContext())  # no start_build scripted: the tag is reused
+    assert response["Data"]["ImageDigest"] == DIGEST
+
+
+def test_a_build_stopped_after_tagging_leaves_a_candidate_tag_that_is_removed_before_the_image_is_used(aws):
+    cb, registry, _ = aws
+    cb.add_response("batch_get_builds", {"builds": [build("STOPPED")]}, {"ids": [BUILD_ID]})
+    tagged_with_a_stray_candidate(registry)
+    candidate_removed(registry)
+    response = handler.is_complete(event(Data={"BuildId": BUILD_ID}), LambdaContext())
+    assert response["IsComplete"] is True
+    assert response["Data"]["ImageDigest"] == DIGEST
+
+
+def test_a_candidate_tag_that_cannot_be_removed_fails_the_deployment_in_one_line(aws):
+    _, registry, _ = aws
+    tagged_with_a_stray_candidate(registry)
+    candidate_removed(
+        registry, failures=[{"imageId": {"imageTag": STRAY}, "failureCode": "KmsError", "failureReason": "no key"}]
+    )
+    with pytest.raises(contract.BuildFailedError) as failure:
+        handler.on_event(event(), LambdaContext())
+    assert str(failure.value) == (
+        f"cannot remove the tag {STRAY} from gg-dev-api:{TAG} (KmsError: no key); the candidate lifecycle rule"
+        " would expire the image"
+    )
+
+
+def test_a_candidate_tag_another_deploy_removed_meanwhile_is_no_failure(aws):
+    _, registry, _ = aws
+    tagged_with_a_stray_candidate(registry)
+    candidate_removed(registry, failures=[{"imageId": {"imageTag": STRAY}, "failureCode": "ImageNotFound"}])
+    assert handler.on_event(event(), LambdaContext())["Data"]["ImageDigest"] == DIGEST
+
+
+def test_a_promoted_image_that_still_carries_a_candidate_tag_is_refused_not_changed(aws):
+    # The promoted environment may not write to the building one's registry; its deploy removes the tag.
+    _, registry, _ = aws
+    tagged_with_a_stray_candidate(registry, PROMOTED)  # no batch_delete_image scripted: the Stubber would refuse it
+    with pytest.raises(contract.BuildFailedError, match="deploy the environment that builds it first") as failure:
+        handler.on_event(event(props=PROMOTED), LambdaContext())
+    assert str(failure.value).startswith(f"image gg-dev-api:{TAG} still carries the tag {STRAY}")
+    assert "\n" not in str(failure.value)

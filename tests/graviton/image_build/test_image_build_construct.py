@@ -108,11 +108,6 @@ def test_a_repository_nobody_may_push_to_fails_synth():
         Template.from_stack(stack)
 
 
-def test_a_repository_must_keep_at_least_one_image():
-    with pytest.raises(ValueError, match="max_image_count must be 1 or more, not 0"):
-        ImageRepository(cdk.Stack(cdk.App(), "S"), "Repository", repository_name="gg-r", max_image_count=0)
-
-
 def test_builds_share_one_provider_whatever_their_timeouts(context):
     # A changed timeout must never swap the provider: CloudFormation refuses a new service token.
     stack = cdk.Stack(cdk.App(), "S")

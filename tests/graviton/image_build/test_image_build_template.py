@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 from aws_cdk.assertions import Match
-from support import ROOT, one, repo_context
+from support import ROOT, lifecycle_rules, one, repo_context, rule_selects
 
-from graviton.constants import POWERTOOLS_VERSION, UNTAGGED_IMAGE_DAYS
+from graviton.constants import CANDIDATE_IMAGE_DAYS, POWERTOOLS_VERSION, UNTAGGED_IMAGE_DAYS
 from graviton.image_build.arm_image_build import BUILDSPEC, LAYER_SCAN_MODULES, build_spec
-from graviton.image_build.runtime.image_build_contract import ImageBuildProperties, _cfn_key
+from graviton.image_build.runtime.image_build_contract import CANDIDATE_TAG_PREFIX, ImageBuildProperties, _cfn_key
 from graviton.registry.image_repository import PUSH_ACTIONS
+from graviton_app import naming
 from graviton_app.config import load_config
 
 
@@ -107,7 +108,9 @@ def test_the_powertools_layer_matches_the_version_the_handler_tests_run_with():
     assert f"aws-lambda-powertools=={POWERTOOLS_VERSION}" in pins
 
 
-def test_the_handler_may_only_start_and_watch_this_build_and_read_this_repository(dev, build, repository, image):
+def test_the_handler_may_only_start_and_watch_this_build_and_read_and_untag_this_repository(
+    dev, build, repository, image
+):
     (handler, *_) = dev.find_resources(
         "AWS::Lambda::Function", {"Properties": {"Handler": "image_build_handler.on_event"}}
     ).values()
@@ -126,7 +129,9 @@ def test_the_handler_may_only_start_and_watch_this_build_and_read_this_repositor
     resources = start["Resource"] if isinstance(start["Resource"], list) else [start["Resource"]]
     assert {"Fn::GetAtt": [build[0], "Arn"]} in resources
     assert {r["Fn::GetAtt"][0] for r in resources} <= projects  # the image builds only, nothing else
-    (describe,) = [s for s in statements if s["Action"] == "ecr:DescribeImages"]
+    # BatchDeleteImage: the handler removes a stray candidate tag from an image it reuses (IAM knows no image tags).
+    (describe,) = [s for s in statements if "ecr:DescribeImages" in s["Action"]]
+    assert describe["Action"] == ["ecr:BatchDeleteImage", "ecr:DescribeImages"]
     resources = describe["Resource"] if isinstance(describe["Resource"], list) else [describe["Resource"]]
     assert {"Fn::GetAtt": [repository[0], "Arn"]} in resources
     assert all(r["Fn::GetAtt"][0] in dev.find_resources("AWS::ECR::Repository") for r in resources)
@@ -199,24 +204,48 @@ def test_only_the_build_role_may_push_to_the_repository(build, repository):
     assert actions["ecr:UploadLayerPart"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [role]}}
 
 
-def test_the_repository_expires_untagged_images_and_keeps_the_last_n(repository):
-    rules = json.loads(repository[1]["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+def test_every_building_repository_expires_untagged_images_and_candidates_never_a_content_tagged_one(synthesized):
+    """Promoted environments run a building repository's images by content tag, maybe long after newer builds: no
+    rule may take a content-tagged image by count or age. ECR takes an image when any of its tags matches."""
     config = load_config(repo_context(), root=ROOT)
-    # Test and prod run dev's images: the largest count of the three keeps what prod may roll back to.
-    keep = max(config.environments[e].max_image_count for e in ("dev", *config.promoted_to("dev")))
-    assert keep == config.environments["prod"].max_image_count > config.environments["dev"].max_image_count
-    assert [(r["selection"], r["action"]) for r in sorted(rules, key=lambda r: r["rulePriority"])] == [
-        (
-            {
-                "tagStatus": "untagged",
-                "countType": "sinceImagePushed",
-                "countNumber": UNTAGGED_IMAGE_DAYS,
-                "countUnit": "days",
-            },
-            {"type": "expire"},
-        ),
-        ({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep}, {"type": "expire"}),
-    ]
+    building = [name for name, settings in config.environments.items() if settings.images_from is None]
+    assert building
+    for environment in building:
+        template = synthesized.template(environment)
+        for service in config.services:
+            name = naming.repository_name(config.project, environment, service.name)
+            repository, props = one(template, "AWS::ECR::Repository", {"RepositoryName": name})
+            _, image = one(template, "Custom::ArmImageBuild", {"RepositoryName": {"Ref": repository}})
+            content_tag = image["Properties"]["ImageTag"]
+            rules = lifecycle_rules(props)
+            assert [(r["selection"], r["action"]) for r in rules] == [
+                (
+                    {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countNumber": UNTAGGED_IMAGE_DAYS,
+                        "countUnit": "days",
+                    },
+                    {"type": "expire"},
+                ),
+                (
+                    {
+                        "tagStatus": "tagged",
+                        "tagPrefixList": [CANDIDATE_TAG_PREFIX],
+                        "countType": "sinceImagePushed",
+                        "countNumber": CANDIDATE_IMAGE_DAYS,
+                        "countUnit": "days",
+                    },
+                    {"type": "expire"},
+                ),
+            ], name
+            assert not [r for r in rules if r["selection"]["tagStatus"] == "any"], name
+            assert not [
+                r
+                for r in rules
+                if r["selection"]["tagStatus"] != "untagged" and r["selection"]["countType"] == "imageCountMoreThan"
+            ], name
+            assert not [r for r in rules if rule_selects(r, [content_tag])], name
 
 
 def test_the_repository_is_encrypted_and_scanned(repository):

@@ -6,8 +6,9 @@ import copy
 import json
 
 import pytest
-from support import ROOT, repo_context, synthesize
+from support import ROOT, lifecycle_rules, one, repo_context, rule_selects, synthesize
 
+from graviton_app import naming
 from graviton_app.config import ConfigError, load_config
 
 DEV_ACCOUNT, PROD_ACCOUNT, REGION = "111111111111", "222222222222", "eu-west-1"
@@ -66,11 +67,23 @@ def test_prods_workloads_wait_for_the_image_check(synthesized):
     assert checks & set(function["DependsOn"]) and checks & set(service["DependsOn"])
 
 
-def test_devs_repositories_keep_as_many_images_as_prod_asks_for(synthesized):
+def test_the_images_promoted_environments_run_never_expire_in_the_repository_they_come_from(synthesized):
+    """Prod may sit behind an approval on an older tag while dev builds on: its tags expire by no rule."""
     config = load_config(repo_context(), root=ROOT)
-    for repository in synthesized.template("dev").find_resources("AWS::ECR::Repository").values():
-        rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
-        assert rules[-1]["selection"]["countNumber"] == config.environments["prod"].max_image_count
+    promoted = {name: settings.images_from for name, settings in config.environments.items() if settings.images_from}
+    assert promoted
+    for environment, source in promoted.items():
+        checks = synthesized.template(environment).find_resources("Custom::ArmImageBuild").values()
+        runs = {check["Properties"]["RepositoryName"]: check["Properties"]["ImageTag"] for check in checks}
+        template = synthesized.template(source)
+        for service in config.services:
+            name = naming.repository_name(config.project, source, service.name)
+            _, repository = one(template, "AWS::ECR::Repository", {"RepositoryName": name})
+            rules = lifecycle_rules(repository)
+            assert not [r for r in rules if rule_selects(r, [runs[name]])], (environment, name)
+            # Only a build's leftovers expire: an image with no tag, or with a candidate tag alone.
+            assert [r for r in rules if rule_selects(r, [])], name
+            assert [r for r in rules if rule_selects(r, ["candidate-0b6f4c3e-8d1a-4b7e-9c2f-5a6b7c8d9e0f"])], name
 
 
 @pytest.fixture(scope="module")

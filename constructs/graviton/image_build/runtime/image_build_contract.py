@@ -25,6 +25,9 @@ DEFAULT_TIMEOUT_SECONDS = 30 * 60
 REQUEST_ID_VARIABLE = "CLOUDFORMATION_REQUEST_ID"
 # On an update, the content tag the environment runs now: the buildspec imports that image's inline layer cache.
 PREVIOUS_TAG_VARIABLE = "PREVIOUS_IMAGE_TAG"
+# The buildspec pushes `candidate-<build id>` first and removes it once the image has its content tag. The
+# repository's lifecycle rules expire images under this prefix, so no image an environment runs may keep one.
+CANDIDATE_TAG_PREFIX = "candidate-"
 # StartBuild's answer while the account's concurrent-build quota is used up: wait for a slot, do not fail.
 NO_CAPACITY_CODE = "AccountLimitExceededException"
 
@@ -144,7 +147,13 @@ def start_build_request(
 
 
 def existing_digest(ecr: Any, props: ImageBuildProperties) -> str | None:
-    """The digest of the image already pushed under the tag, or None (build avoidance)."""
+    """The digest of the image already pushed under the tag, or None (build avoidance).
+
+    A build stopped between giving the content tag and removing its candidate tag leaves an image with both, which
+    the candidate lifecycle rule would expire (ECR selects an image when any of its tags matches). Before the image
+    is used, the stray candidate tags are removed (only the tags: the content tag keeps the image). A promoted
+    environment may not change the building one's registry: it fails and says what to deploy.
+    """
     try:
         response = ecr.describe_images(
             registryId=props.registry_id, repositoryName=props.repository_name, imageIds=[{"imageTag": props.image_tag}]
@@ -154,7 +163,34 @@ def existing_digest(ecr: Any, props: ImageBuildProperties) -> str | None:
             return None
         raise
     details = response.get("imageDetails", [])
-    return details[0]["imageDigest"] if details else None
+    if not details:
+        return None
+    stray = sorted(tag for tag in details[0].get("imageTags", []) if tag.startswith(CANDIDATE_TAG_PREFIX))
+    if stray and props.promoted:
+        raise BuildFailedError(
+            f"image {props.physical_id} still carries the tag {stray[0]} of a build stopped part-way, so it would"
+            " expire: deploy the environment that builds it first, which removes that tag"
+        )
+    if stray:
+        remove_candidate_tags(ecr, props, stray)
+    return str(details[0]["imageDigest"])
+
+
+def remove_candidate_tags(ecr: Any, props: ImageBuildProperties, tags: list[str]) -> None:
+    """Remove build candidate tags from an image that keeps its content tag; a tag already gone is fine."""
+    response = ecr.batch_delete_image(
+        registryId=props.registry_id,
+        repositoryName=props.repository_name,
+        imageIds=[{"imageTag": tag} for tag in tags],
+    )
+    failures = [f for f in response.get("failures", []) if f.get("failureCode") != "ImageNotFound"]
+    if failures:
+        failure = failures[0]
+        raise BuildFailedError(
+            f"cannot remove the tag {failure.get('imageId', {}).get('imageTag', '?')} from {props.physical_id}"
+            f" ({failure.get('failureCode')}: {failure.get('failureReason', '')}); the candidate lifecycle rule"
+            " would expire the image"
+        )
 
 
 def pushed_digest(build: Mapping[str, Any]) -> str | None:
