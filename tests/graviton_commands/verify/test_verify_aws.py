@@ -19,7 +19,7 @@ import json
 import threading
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
@@ -166,9 +166,13 @@ class Deployment:
     url: str
     local_url: str
     environment: str = "dev"
+    # One client per service for this test's seeding (creating a botocore client costs more than most calls).
+    clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, name: str) -> Any:
-        return boto3.client(name, region_name=REGION, endpoint_url=self.url)
+        if name not in self.clients:
+            self.clients[name] = boto3.client(name, region_name=REGION, endpoint_url=self.url)
+        return self.clients[name]
 
     @property
     def stack(self) -> str:
