@@ -23,16 +23,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 import requests
-from moto.cloudformation.models import CloudFormationBackend
-from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult
-from moto.ecr.responses import ECRResponse
-from moto.server import ThreadedMotoServer
 from support import ROOT, repo_context, run
 
 from graviton_app.naming import (
@@ -48,6 +43,11 @@ from graviton_app.naming import (
 from graviton_commands.verify import command as verify
 from graviton_commands.verify.endpoints import url_targets
 from graviton_commands.verify.model import ImageRef
+
+if TYPE_CHECKING:
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.core.responses import ActionResult
+    from moto.ecr.responses import ECRResponse
 
 FIXTURES = ROOT / "tests" / "fixtures" / "manifests"
 # As the pipeline runs it (stacks/pipeline_stack.py VERIFY_COMMAND), from the repository root.
@@ -115,12 +115,19 @@ def local_url() -> Iterator[str]:
 ADOPTED: dict[str, list[SimpleNamespace]] = {}
 
 
-class LayersNotFoundException(ServiceException):
-    code = "LayersNotFoundException"
-
-
 @pytest.fixture(scope="module")
 def moto_url(local_url: str) -> Iterator[str]:
+    # Imported here, not at the top: moto's CloudFormation imports every moto service (~2 s), which only the
+    # worker that runs these tests needs, not every worker that collects this module.
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult
+    from moto.ecr.responses import ECRResponse
+    from moto.server import ThreadedMotoServer
+
+    class LayersNotFoundException(ServiceException):
+        code = "LayersNotFoundException"
+
     list_stack_resources = CloudFormationBackend.list_stack_resources
 
     def with_adopted(self: CloudFormationBackend, stack_name_or_id: str) -> Any:
