@@ -10,14 +10,21 @@ import os
 os.environ["CDK_VALIDATION"] = "false"
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from aws_cdk.assertions import Template
-from support import Synthesized, pipeline_context, repo_context, synthesize
+
+# support (the app, so aws-cdk-lib and its Node process) is imported where a fixture needs it, not here: xdist's
+# controller process loads this file too, and runs no test.
+if TYPE_CHECKING:
+    from aws_cdk.assertions import Template
+    from support import Synthesized
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory) -> Synthesized:
+    from support import repo_context, synthesize
+
     return synthesize(repo_context(), tmp_path_factory.mktemp("cdk.out"))
 
 
@@ -29,6 +36,8 @@ def dev(synthesized) -> Template:
 @pytest.fixture(scope="session")
 def pipeline_synth(tmp_path_factory) -> Synthesized:
     """The app with the pipeline settings given as context: PipelineStack and its stages too."""
+    from support import pipeline_context, synthesize
+
     return synthesize(pipeline_context(), tmp_path_factory.mktemp("pipeline.out"))
 
 
