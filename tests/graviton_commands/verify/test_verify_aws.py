@@ -116,7 +116,7 @@ ADOPTED: dict[str, list[SimpleNamespace]] = {}
 
 
 @pytest.fixture(scope="module")
-def moto_url(local_url: str) -> Iterator[str]:
+def moto_url(local_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # Imported here, not at the top: moto's CloudFormation imports every moto service (~2 s), which only the
     # worker that runs these tests needs, not every worker that collects this module.
     from moto.cloudformation.models import CloudFormationBackend
@@ -124,6 +124,12 @@ def moto_url(local_url: str) -> Iterator[str]:
     from moto.core.responses import ActionResult
     from moto.ecr.responses import ECRResponse
     from moto.server import ThreadedMotoServer
+    from moto.utilities.utils import load_resource
+
+    # moto's default AMIs (ARM_AMI and X86_AMI are two of them) and not the ~1,250 region-specific ones moto adds
+    # to every new EC2 backend, that is after every reset (~0.1 s each time); no test launches one of those.
+    amis = tmp_path_factory.mktemp("moto") / "amis.json"
+    amis.write_text(json.dumps(load_resource("ec2/resources/amis.json")))
 
     class LayersNotFoundException(ServiceException):
         code = "LayersNotFoundException"
@@ -142,6 +148,7 @@ def moto_url(local_url: str) -> Iterator[str]:
         return ActionResult({"downloadUrl": f"{local_url}/blobs/{digest}", "layerDigest": digest})
 
     with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOTO_AMIS_PATH", str(amis))
         patch.setattr(CloudFormationBackend, "list_stack_resources", with_adopted)
         patch.setattr(ECRResponse, "get_download_url_for_layer", get_download_url_for_layer)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
