@@ -48,10 +48,13 @@ synth: setup ## synthesize every stack into cdk.out/ and print a summary
 cost: setup ## monthly cost per environment on arm64 vs x86, from cdk.out and cdk.json's usage; chart in cdk.out/cost.svg
 	@$(PY) -m graviton_commands.cost cdk.out $(COST_ARGS)
 
+# pytest keeps its rewritten test modules, and Python our modules, in __pycache__/ (git-ignored; the Lambda asset
+# folders and .dockerignore files leave it out), so the next run's workers and the commands the tests start do
+# not compile them again. Some machines set PYTHONDONTWRITEBYTECODE=1, which would turn that off for the tests.
 test: setup ## lint and type-check, then run the whole test suite on two workers
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n 2 --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n 2 --dist loadfile
 
 bench: setup ## command start-up, make synth beside a one-bucket app, and the guard's synth overhead (medians)
 	$(PY) tests/bench/commands.py

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
 
 # Before aws-cdk-lib starts its Node process: the tests' own small apps skip CDK's built-in CloudFormation validation,
@@ -10,14 +12,60 @@ import os
 os.environ["CDK_VALIDATION"] = "false"
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from aws_cdk.assertions import Template
-from support import Synthesized, pipeline_context, repo_context, synthesize
+
+# support (the app, so aws-cdk-lib and its Node process) is imported where a fixture needs it, not here: xdist's
+# controller process loads this file too, and runs no test.
+if TYPE_CHECKING:
+    from aws_cdk.assertions import Template
+    from support import Synthesized
+
+
+# The session fixtures built on the app synthesized once per process; a test module taking one of them is a user of it.
+APP_FIXTURES = ("synthesized", "dev")
+
+
+@functools.cache
+def uses_the_app(path: Path) -> bool:
+    """Whether a test module has a test or fixture taking one of APP_FIXTURES (read from its source: xdist's
+    controller process, which schedules, collects nothing)."""
+    try:
+        tree = ast.parse(path.read_text())
+    except (OSError, SyntaxError):
+        return False
+    return any(
+        argument.arg in APP_FIXTURES
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        for argument in node.args.args
+    )
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when pytest runs without xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile` (make test), except that the modules using the synthesized app are one work unit: one worker
+    synthesizes the app (~5 s) for all of them, instead of both workers once each. xdist's own `loadgroup` cannot
+    do it here: with pytest 9 the group no longer reaches the node ids it schedules by."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    rootdir = config.rootpath
+
+    class AppUsersTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return "modules using the synthesized app" if uses_the_app(rootdir / module) else module
+
+    return AppUsersTogether(config, log)
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory) -> Synthesized:
+    from support import repo_context, synthesize
+
     return synthesize(repo_context(), tmp_path_factory.mktemp("cdk.out"))
 
 
@@ -29,6 +77,8 @@ def dev(synthesized) -> Template:
 @pytest.fixture(scope="session")
 def pipeline_synth(tmp_path_factory) -> Synthesized:
     """The app with the pipeline settings given as context: PipelineStack and its stages too."""
+    from support import pipeline_context, synthesize
+
     return synthesize(pipeline_context(), tmp_path_factory.mktemp("pipeline.out"))
 
 

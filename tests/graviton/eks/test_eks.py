@@ -581,7 +581,8 @@ def fakes(tmp_path: Path) -> Fakes:
     fakes = Fakes(home=tmp_path)
     fakes.bin.mkdir()
     program = fakes.bin / "fake.py"
-    program.write_text(f"#!{sys.executable}\n{FAKE}")
+    # -I -S: only the standard library, so Python starts without reading site-packages (each call is a new process).
+    program.write_text(f"#!{sys.executable} -IS\n{FAKE}")
     program.chmod(0o755)
     for name in ("uname", "curl", "file", "aws", "fake-kubectl"):
         (fakes.bin / name).symlink_to(program)

@@ -6,6 +6,7 @@ inline code that is the handler's source, never by a logical id or by what remed
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tarfile
@@ -51,12 +52,32 @@ TARBALL = next((Path(cdk.__file__).parent / "_jsii").glob("aws-cdk-lib@*.jsii.tg
 DECIDE_AT = "constructs/graviton/guardrails/cdk_handlers.py"
 
 
-def _members() -> dict[str, tarfile.TarInfo]:
-    with tarfile.open(TARBALL) as tar:
-        return {m.name: m for m in tar.getmembers()}
+def _source_prefix(key: str) -> str:
+    return f"{HANDLER_DIST}{key}/" if key in HANDLERS else f"{OTHER_ROOT}{key}/"
 
 
-MEMBERS = _members()
+@dataclass(frozen=True)
+class Tarball:
+    """What the tests read from the installed aws-cdk-lib's tarball, in one pass over it."""
+
+    names: frozenset[str]  # every member's name
+    sources: dict[str, bytes]  # the .js / .py files directly inside a handler folder of either table, by name
+
+
+@functools.cache
+def tarball() -> Tarball:
+    """One streaming pass over the gzipped tarball (random access would decompress it again for each member);
+    read on first use, so collecting this module costs nothing."""
+    prefixes = {_source_prefix(key) for key in {**HANDLERS, **OTHER_HANDLERS}}
+    names: set[str] = set()
+    sources: dict[str, bytes] = {}
+    with tarfile.open(TARBALL, "r|gz") as tar:
+        for member in tar:
+            names.add(member.name)
+            folder, _, file = member.name.rpartition("/")
+            if f"{folder}/" in prefixes and member.isfile() and file.endswith((".js", ".py")):
+                sources[member.name] = tar.extractfile(member).read()  # type: ignore[union-attr]
+    return Tarball(frozenset(names), sources)
 
 
 def handler_folders() -> set[str]:
@@ -64,21 +85,19 @@ def handler_folders() -> set[str]:
     generated provider classes)."""
     return {
         "/".join(name.removeprefix(HANDLER_DIST).split("/")[:2])
-        for name, member in MEMBERS.items()
+        for name in tarball().names
         if name.startswith(HANDLER_DIST) and name.count("/") >= 5
     }
 
 
 def handler_sources(key: str) -> dict[str, bytes]:
     """The handler's top-level source files (index.js / index.py) from the installed aws-cdk-lib."""
-    prefix = f"{HANDLER_DIST}{key}/" if key in HANDLERS else f"{OTHER_ROOT}{key}/"
-    with tarfile.open(TARBALL) as tar:
-        return {
-            name.removeprefix(prefix): tar.extractfile(member).read()  # type: ignore[union-attr]
-            for name, member in MEMBERS.items()
-            if name.startswith(prefix) and "/" not in name.removeprefix(prefix) and member.isfile()
-            and name.endswith((".js", ".py"))
-        }  # fmt: skip
+    prefix = _source_prefix(key)
+    return {
+        name.removeprefix(prefix): text
+        for name, text in tarball().sources.items()
+        if name.startswith(prefix) and "/" not in name.removeprefix(prefix)
+    }
 
 
 def test_the_table_decides_every_handler_folder_of_the_installed_aws_cdk_lib():
@@ -99,7 +118,7 @@ def test_core_providers_outside_the_handler_folders_are_all_in_the_table():
     """core/lib/dist/core holds CDK's core providers' code: each folder there is decided too."""
     core = {
         "/".join(name.removeprefix(OTHER_ROOT).split("/")[:5])
-        for name in MEMBERS
+        for name in tarball().names
         if name.startswith(f"{OTHER_ROOT}core/lib/dist/core/") and name.count("/") >= 6
     }
     assert core and core <= set(OTHER_HANDLERS), f"decide {sorted(core - set(OTHER_HANDLERS))} in {DECIDE_AT}"
@@ -415,6 +434,16 @@ def templates(outdir: Path) -> list[dict]:
     return [json.loads(path.read_text()) for path in sorted(outdir.glob("**/*.template.json"))]
 
 
+@functools.cache
+def lambda_functions(outdir: Path) -> list[dict]:
+    """Every Lambda function of the assembly (read once per synthesized app; the tests only read them)."""
+    return [
+        function
+        for template in templates(outdir)
+        for function in Template.from_json(template).find_resources("AWS::Lambda::Function").values()
+    ]
+
+
 def without_comments(source: str) -> str:
     """Source without comment lines, as CDK inlines the S3 notifications handler."""
     return re.sub(r"^ *#.*\n?", "", source, flags=re.MULTILINE)
@@ -438,8 +467,7 @@ def functions_of(key: str, outdir: Path) -> list[dict]:
     assert sources, f"no source files for {key}"
     return [
         function
-        for template in templates(outdir)
-        for function in Template.from_json(template).find_resources("AWS::Lambda::Function").values()
+        for function in lambda_functions(outdir)
         if is_handler_code(function["Properties"]["Code"], outdir, sources)
     ]
 

@@ -49,12 +49,12 @@ BLOB_TYPES = {  # manifest type -> (config type, layer type)
 # Saves every variable a command leaves (not bash's read-only or special ones) and its directory for the next one.
 SAVE_STATE = r"""
 __save_state() {
-  local __rc=$? __name __decl
+  local __rc=$? __name
   {
     for __name in $(compgen -v); do
       case "$__name" in __*|_|BASH*|COMP_*|DIRSTACK|EPOCH*|FUNCNAME|GROUPS|HISTCMD|LINENO|OLDPWD|PIPESTATUS|PPID|PWD|RANDOM|SECONDS|SHLVL|SRANDOM) continue ;; esac
-      __decl="$(declare -p "$__name" 2>/dev/null)" || continue
-      [[ "$__decl" =~ ^declare\ -[a-zA-Z]*r ]] || printf '%s\n' "$__decl"
+      # The variable's attributes without a subshell per variable (${!name@a}: r = read-only, not restored).
+      [[ "${!__name@a}" == *r* ]] || declare -p "$__name" 2>/dev/null
     done
     printf 'cd -- %q\n' "$PWD"
   } > "$__STATE"
@@ -64,7 +64,7 @@ __save_state() {
 
 # One program plays uname, docker, aws and curl (by the name it is called as), answering from fakes.json.
 FAKE = r'''
-import hashlib, json, os, shutil, sys
+import json, os, shutil, sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -102,6 +102,8 @@ def ecr_image(flag, tag):
 
 
 def manifest_digest():
+    import hashlib  # here, not at the top: the calls that never hash start without loading OpenSSL
+
     return "sha256:" + hashlib.sha256(cfg["manifest_text"].encode()).hexdigest()
 
 
@@ -278,7 +280,8 @@ def fakes(tmp_path: Path) -> Fakes:
     fakes = Fakes(home=tmp_path)
     fakes.bin.mkdir()
     program = fakes.bin / "fake.py"
-    program.write_text(f"#!{sys.executable}\n{FAKE}")
+    # -I -S: only the standard library, so Python starts without reading site-packages (each call is a new process).
+    program.write_text(f"#!{sys.executable} -IS\n{FAKE}")
     program.chmod(0o755)
     for name in ("uname", "docker", "aws", "curl", "mount"):
         (fakes.bin / name).symlink_to(program)

@@ -19,21 +19,16 @@ import json
 import threading
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 import requests
 from image_support import AARCH64, X86_64, Entry, elf, layer_tar
-from moto.cloudformation.models import CloudFormationBackend
-from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult
-from moto.ecr.responses import ECRResponse
-from moto.server import ThreadedMotoServer
 from support import ROOT, repo_context, run
 
 from graviton_app.naming import (
@@ -49,6 +44,11 @@ from graviton_app.naming import (
 from graviton_commands.verify import command as verify
 from graviton_commands.verify.endpoints import url_targets
 from graviton_commands.verify.model import ImageRef
+
+if TYPE_CHECKING:
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.core.responses import ActionResult
+    from moto.ecr.responses import ECRResponse
 
 FIXTURES = ROOT / "tests" / "fixtures" / "manifests"
 # As the pipeline runs it (stacks/pipeline_stack.py VERIFY_COMMAND), from the repository root.
@@ -116,12 +116,25 @@ def local_url() -> Iterator[str]:
 ADOPTED: dict[str, list[SimpleNamespace]] = {}
 
 
-class LayersNotFoundException(ServiceException):
-    code = "LayersNotFoundException"
-
-
 @pytest.fixture(scope="module")
-def moto_url(local_url: str) -> Iterator[str]:
+def moto_url(local_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # Imported here, not at the top: moto's CloudFormation imports every moto service (~2 s), which only the
+    # worker that runs these tests needs, not every worker that collects this module.
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult
+    from moto.ecr.responses import ECRResponse
+    from moto.server import ThreadedMotoServer
+    from moto.utilities.utils import load_resource
+
+    # moto's default AMIs (ARM_AMI and X86_AMI are two of them) and not the ~1,250 region-specific ones moto adds
+    # to every new EC2 backend, that is after every reset (~0.1 s each time); no test launches one of those.
+    amis = tmp_path_factory.mktemp("moto") / "amis.json"
+    amis.write_text(json.dumps(load_resource("ec2/resources/amis.json")))
+
+    class LayersNotFoundException(ServiceException):
+        code = "LayersNotFoundException"
+
     list_stack_resources = CloudFormationBackend.list_stack_resources
 
     def with_adopted(self: CloudFormationBackend, stack_name_or_id: str) -> Any:
@@ -136,6 +149,7 @@ def moto_url(local_url: str) -> Iterator[str]:
         return ActionResult({"downloadUrl": f"{local_url}/blobs/{digest}", "layerDigest": digest})
 
     with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOTO_AMIS_PATH", str(amis))
         patch.setattr(CloudFormationBackend, "list_stack_resources", with_adopted)
         patch.setattr(ECRResponse, "get_download_url_for_layer", get_download_url_for_layer)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -167,9 +181,13 @@ class Deployment:
     url: str
     local_url: str
     environment: str = "dev"
+    # One client per service for this test's seeding (creating a botocore client costs more than most calls).
+    clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, name: str) -> Any:
-        return boto3.client(name, region_name=REGION, endpoint_url=self.url)
+        if name not in self.clients:
+            self.clients[name] = boto3.client(name, region_name=REGION, endpoint_url=self.url)
+        return self.clients[name]
 
     @property
     def stack(self) -> str:
