@@ -24,7 +24,7 @@ import requests
 from botocore.stub import Stubber
 from moto.codebuild.models import CodeBuildBackend
 from moto.codebuild.responses import CodeBuildResponse
-from moto.server import ThreadedMotoServer
+from moto_support import moto_server
 from support import ROOT, run
 
 from graviton.image_build.runtime.image_build_contract import BuildFailedError, ImageBuildProperties, failure_message
@@ -131,11 +131,8 @@ def test_an_environment_that_runs_promoted_images_is_refused_with_where_to_build
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @dataclass

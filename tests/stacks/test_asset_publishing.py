@@ -15,7 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from moto_support import moto_server
 from support import ROOT, Synthesized, run
 
 from graviton.pipeline.asset_publishing import PUBLISHER_SCRIPT
@@ -67,11 +67,8 @@ def with_local_packages(command: str) -> str:
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def bootstrap(url: str) -> None:

@@ -49,14 +49,20 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024
 IMAGE_WORKERS = 8
 
 
-def fetch_config(ecr: Any, repo: Repo, digest: str, *, timeout: float) -> Any:
-    """An image's config blob: ECR's presigned URL for it, one GET, its sha256 checked against `digest`."""
+def download_url(ecr: Any, repo: Repo, digest: str, *, what: str) -> str:
+    """ECR's presigned URL for one blob of the repository (a config or a layer)."""
     try:
         answer = ecr.get_download_url_for_layer(registryId=repo.registry, repositoryName=repo.name, layerDigest=digest)
     except client_errors() as err:
-        raise CannotCheck(f"config {digest}: {aws_error(err)}") from None
+        raise CannotCheck(f"{what} {digest}: {aws_error(err)}") from None
+    return str(answer["downloadUrl"])
+
+
+def fetch_config(ecr: Any, repo: Repo, digest: str, *, timeout: float) -> Any:
+    """An image's config blob: ECR's presigned URL for it, one GET, its sha256 checked against `digest`."""
+    url = download_url(ecr, repo, digest, what="config")
     try:
-        with urllib.request.urlopen(answer["downloadUrl"], timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             body = response.read(MAX_CONFIG_BYTES + 1)
     except NETWORK_ERRORS as err:
         raise CannotCheck(f"config {digest}: download failed ({network_reason(err)})") from None
@@ -90,12 +96,9 @@ class _Digesting:
 
 def fetch_layer(ecr: Any, repo: Repo, digest: str, *, timeout: float) -> Layer:
     """One layer blob: ECR's presigned URL for it, one streamed GET, its ELF headers read and its sha256 checked."""
+    url = download_url(ecr, repo, digest, what="layer")
     try:
-        answer = ecr.get_download_url_for_layer(registryId=repo.registry, repositoryName=repo.name, layerDigest=digest)
-    except client_errors() as err:
-        raise CannotCheck(f"layer {digest}: {aws_error(err)}") from None
-    try:
-        with urllib.request.urlopen(answer["downloadUrl"], timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             stream = _Digesting(response)
             layer = scan_layer(cast(IO[bytes], stream))
             downloaded = stream.digest()
