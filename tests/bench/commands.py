@@ -39,6 +39,8 @@ COMMANDS = {
     "summary refusal": ["-m", "graviton_commands.summary", "/nonexistent"],
     "pipeline-settings --help": ["-m", "graviton_commands.pipeline_settings", "--help"],
     "pipeline-settings refusal": ["-m", "graviton_commands.pipeline_settings"],
+    "refresh-pins --help": ["-m", "graviton_commands.refresh_pins", "--help"],
+    "refresh-pins refusal": ["-m", "graviton_commands.refresh_pins", "--only", "everything"],
 }
 
 
