@@ -25,17 +25,21 @@ if TYPE_CHECKING:
     from support import Synthesized
 
 
-# Python's cyclic garbage collector: a worker holds ~0.8 million objects once its tests have run (CDK's Python side
-# of every app, jsii proxies), and every full collection walks all of them (~0.3 s each, ~15 in a run), as does
-# the last one at exit. What the imports and the collected modules created lives as long as the worker: frozen once
-# collection is done, no full collection walks it again. At exit, after pytest's own last collection (which
-# reports exceptions in finalizers) and after jsii has stopped Node, everything is frozen too: the process ends
-# without walking its whole heap once more (~1.5 s), as nothing runs after that to see the difference.
+# Python's cyclic garbage collector. A worker ends with ~0.9 million objects (CDK's Python side of every app, jsii
+# proxies, moto, cfn-lint's schemas), and with the default thresholds it ran ~20 full collections, each walking all of
+# them (~4 s of CPU per worker), then one more at exit. The tests allocate millions of short-lived objects: with a
+# young generation of 20,000 instead of 700 most die before a collection sees them, and a full collection comes only
+# after ~8 million net allocations (none in a run; a worker's memory stays ~0.6 GB either way). What the imports and
+# the collected modules created lives as long as the worker: frozen once collection is done, no collection walks it.
+# At exit, after pytest's own last collection (which reports exceptions raised in finalizers) and after jsii has
+# stopped Node, everything is frozen: the process ends without walking its heap once more (~1.5 s), as nothing runs
+# after that to see a difference.
+gc.set_threshold(20_000, 20, 20)
+atexit.register(gc.freeze)  # registered before aws-cdk-lib is imported, so it runs after jsii's own exit handler
+
+
 def pytest_collection_finish() -> None:
     gc.freeze()
-
-
-atexit.register(gc.freeze)  # registered before aws-cdk-lib is imported, so it runs after jsii's own exit handler
 
 
 # The session fixtures built on the app synthesized once per process; a test module taking one of them is a user of it.

@@ -16,20 +16,22 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 import requests
 from botocore.stub import Stubber
-from moto.codebuild.models import CodeBuildBackend
-from moto.codebuild.responses import CodeBuildResponse
 from moto_support import moto_server
 from support import ROOT, run
 
 from graviton.image_build.runtime.image_build_contract import BuildFailedError, ImageBuildProperties, failure_message
 from graviton.image_build.source import image_tag
 from graviton_commands import docker_push
+
+if TYPE_CHECKING:
+    from moto.codebuild.models import CodeBuildBackend
+    from moto.codebuild.responses import CodeBuildResponse
 
 SCRIPT = ROOT / "scripts" / "docker-push.sh"
 REGION = "eu-west-1"
@@ -131,7 +133,7 @@ def test_an_environment_that_runs_promoted_images_is_refused_with_where_to_build
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    with moto_server() as url:
+    with moto_server() as url:  # moto loads where a server runs, not while collecting
         yield url
 
 
@@ -216,6 +218,9 @@ class FakeBuilds:
 
 @pytest.fixture
 def fake_builds(monkeypatch: pytest.MonkeyPatch) -> FakeBuilds:
+    from moto.codebuild.models import CodeBuildBackend
+    from moto.codebuild.responses import CodeBuildResponse
+
     fake = FakeBuilds()
     start_build, batch_get_builds = CodeBuildResponse.start_build, CodeBuildBackend.batch_get_builds
 
