@@ -12,6 +12,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 
+from graviton.guardrails import elf as elf_module
 from graviton.guardrails.elf import binaries, foreign_binaries, machine
 from graviton.guardrails.guard import GuardViolationError, guard
 from graviton.guardrails.rules import Compliance, Resource
@@ -78,16 +79,23 @@ def test_only_headers_are_read(tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(elf(AARCH64) + bytes(50_000_000))
     reads: list[int] = []
-    real_open = Path.open
 
-    def counting_open(self, *args, **kwargs):
-        stream = real_open(self, *args, **kwargs)
-        read = stream.read
-        stream.read = lambda size=-1: reads.append(size) or read(size)  # type: ignore[method-assign]
-        return stream
+    class CountingFile:
+        def __init__(self, *args, **kwargs):
+            self._file = open(*args, **kwargs)  # noqa: SIM115 - closed by __exit__
+
+        def read(self, size=-1):
+            reads.append(size)
+            return self._file.read(size)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._file.close()
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Path, "open", counting_open)
+        patch.setattr(elf_module, "open", CountingFile, raising=False)  # the scan's module-level name, before builtins
         assert list(binaries(tmp_path)) == [("big.bin", AARCH64)]
     assert reads == [20]
 
