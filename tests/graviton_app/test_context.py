@@ -54,7 +54,7 @@ def test_a_context_too_large_for_the_environment_reaches_the_app_whole(root, tmp
     """The real CLI moves what does not fit in CDK_CONTEXT_JSON (128 KiB) to a file; every key still arrives."""
     seen = tmp_path_factory.mktemp("seen") / "context.json"
     app = (
-        f"{sys.executable} -c \"import json, pathlib; from graviton_app.context import read_context; "
+        f'{sys.executable} -c "import json, pathlib; from graviton_app.context import read_context; '
         f"pathlib.Path('{seen}').write_text(json.dumps(dict(read_context(pathlib.Path('.')).values)))\""
     )
     large = {f"large{i}": str(i) * 60_000 for i in range(4)}  # one argument may hold at most 128 KiB
