@@ -95,7 +95,8 @@ def configuration_page() -> str:
         lines += ["| key | type | default | allowed | what it does |", "| --- | --- | --- | --- | --- |"]
         for name, field in model.model_fields.items():
             text, allowed = _type_text(field.annotation)
-            allowed += _bounds(field.metadata)
+            # A bare `Annotated` type's metadata moves to the field: its `Allowed` text too.
+            allowed += [m.text for m in field.metadata if isinstance(m, Allowed)] + _bounds(field.metadata)
             description = (field.description or "").replace("|", "\\|")
             cells = [f"`{name}`", text, _default_text(field), "; ".join(allowed) or "-", description]
             lines.append(

@@ -114,7 +114,11 @@ class EnvironmentStack(Stack):
         if "lambda" in service.targets:
             function = ArmImageFunction(self, f"{sid}Function", image=image, **props.function(service)).function
             FunctionAlarms(
-                self, f"{sid}FunctionAlarms", function=function, topic=self.alarms, timeout=props.lambda_timeout
+                self,
+                f"{sid}FunctionAlarms",
+                function=function,
+                topic=self.alarms,
+                timeout=props.lambda_timeout(service),
             )
             urls["lambda"] = FunctionHttpApi(
                 self, f"{sid}Api", function=function, log_retention=props.log_retention

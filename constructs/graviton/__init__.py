@@ -21,6 +21,7 @@ _EXPORTS = {
     # Image builds and the registry
     "ArmImageBuild": "graviton.image_build.arm_image_build",
     "PromotedImage": "graviton.image_build.promoted_image",
+    "ExistingImage": "graviton.image_build.existing_image",
     "ContainerImage": "graviton.image_build.container_image",
     "ImageBuildProvider": "graviton.image_build.image_build_provider",
     "BuildSourcesBucket": "graviton.image_build.build_sources_bucket",
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from graviton.image_build.build_artifacts_key import BuildArtifactsKey as BuildArtifactsKey
     from graviton.image_build.build_sources_bucket import BuildSourcesBucket as BuildSourcesBucket
     from graviton.image_build.container_image import ContainerImage as ContainerImage
+    from graviton.image_build.existing_image import ExistingImage as ExistingImage
     from graviton.image_build.image_build_provider import ImageBuildProvider as ImageBuildProvider
     from graviton.image_build.promoted_image import PromotedImage as PromotedImage
     from graviton.pipeline.pipeline_notifications import PipelineNotifications as PipelineNotifications

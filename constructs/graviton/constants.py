@@ -12,9 +12,11 @@ POWERTOOLS_VERSION = "3.37.0"
 HANDLER_RUNTIME_NAME = "python3.14"
 POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/{HANDLER_RUNTIME_NAME}/{POWERTOOLS_VERSION}"
 
-# Every container service (ECS, EKS) listens here and answers GET /health.
+# A container service (ECS, EKS) listens here, answers GET /health and runs as this non-root user, unless the
+# service says otherwise (`graviton.workloads.container_settings`).
 CONTAINER_PORT = 8080
 HEALTH_PATH = "/health"
+CONTAINER_USER = "10001:10001"
 
 # CloudWatch Logs retention periods, in days (the only values it accepts).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653)

@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -32,6 +33,14 @@ from pydantic import (
 from graviton import constants as defaults
 from graviton.constants import FARGATE_MEMORY, LOG_RETENTION_DAYS, PLATFORM, PLATFORM_ARGS
 from graviton.guardrails.instance_types import is_graviton
+from graviton.workloads.container_settings import (
+    PORT_RANGE,
+    PYTHON_HEALTH_CHECK,
+    check_health_check,
+    check_health_path,
+    check_port,
+    check_user,
+)
 from graviton_app import naming
 
 DOCKER_ROOT = naming.DOCKER_ROOT
@@ -62,6 +71,16 @@ class Allowed:
 
 class ConfigError(ValueError):
     """A cdk.json (or `-c`) value that is not allowed; the message is one line."""
+
+
+class _RefusedAt(ValueError):
+    """A value refused by a check across settings blocks, where pydantic's location is the whole block: it carries
+    the key it refuses (`('services', 1, 'ecs_memory_mb')`) and that key's value."""
+
+    def __init__(self, loc: tuple[int | str, ...], value: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.loc = loc
+        self.value = value
 
 
 # The only partition Powertools publishes its layer (and the SSM parameter naming it) in; the image-build and
@@ -215,6 +234,27 @@ Branch = Annotated[
 NameList = BeforeValidator(_name_list)
 
 
+def _health_check_setting(value: Any) -> Any:
+    """`"none"` or null: no check; `"python"`; or a command list (checked whole, so the line says what is allowed)."""
+    if value is None or value == "none":
+        return None
+    if value == PYTHON_HEALTH_CHECK:
+        return value
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        check_health_check([])  # raises with what is allowed
+    return check_health_check(value)
+
+
+ContainerPort = Annotated[StrictInt, AfterValidator(check_port), Allowed(f"{PORT_RANGE[0]} to {PORT_RANGE[1]}")]
+HealthPath = Annotated[StrictStr, AfterValidator(check_health_path), Allowed("a URL path starting with '/'")]
+HealthCheckCommand = Annotated[
+    list[StrictStr] | Literal["python"] | None,
+    BeforeValidator(_health_check_setting),
+    Allowed('`"python"`, `"none"` (or null), or a command list starting with `"CMD"` or `"CMD-SHELL"`'),
+]
+ContainerUser = Annotated[StrictStr, AfterValidator(check_user), Allowed("numeric `uid:gid`, uid not 0")]
+
+
 class _Settings(BaseModel):
     """Base for every settings block: unknown keys are refused, never silently ignored.
 
@@ -305,14 +345,81 @@ class EnvironmentConfig(_Settings):
         return self
 
 
+# The per-service settings that only some targets use -> those targets. Set on a service with none of them, a key
+# would do nothing: it is refused instead.
+SERVICE_SETTING_TARGETS: Mapping[str, tuple[ServiceTarget, ...]] = {
+    "port": ("ecs", "eks"),
+    "health_path": ("ecs", "eks"),
+    "health_check": ("ecs",),
+    "user": ("ecs", "eks"),
+    "read_only_root": ("ecs", "eks"),
+    "ecs_cpu": ("ecs",),
+    "ecs_memory_mb": ("ecs",),
+    "ecs_min_tasks": ("ecs",),
+    "ecs_max_tasks": ("ecs",),
+    "lambda_memory_mb": ("lambda",),
+    "lambda_timeout_seconds": ("lambda",),
+}
+
+
 class ServiceConfig(_Settings):
-    """A container service whose sources live in `docker/<folder>/`."""
+    """A container service whose sources live in `docker/<folder>/`.
+
+    The container settings (`port` to `read_only_root`) are for `ecs` and `eks`: a Lambda image answers the
+    Runtime API instead. `ecs_*` and `lambda_*` override the environment's value for this service. A key no target
+    of the service uses is refused.
+    """
 
     name: ResourceName = Field(description="lower-case name, used in resource names")
     folder: StrictStr = Field(description="folder under docker/ holding the Dockerfile and code")
     dockerfile: StrictStr = Field("Dockerfile", description="Dockerfile name inside the folder")
     targets: list[ServiceTarget] = Field(min_length=1, description="where the image runs")
     build_args: dict[StrictStr, StrictStr] = Field({}, description="docker build --build-arg values")
+    port: ContainerPort = Field(
+        defaults.CONTAINER_PORT, description="the port the container listens on (ecs, eks; non-root: 1024 and up)"
+    )
+    health_path: HealthPath = Field(
+        defaults.HEALTH_PATH,
+        description="answers 200 when the container is healthy: the load balancer checks it, EKS probes it (ecs, eks)",
+    )
+    health_check: HealthCheckCommand = Field(
+        PYTHON_HEALTH_CHECK,
+        description="the container's own check on ECS: `python` (the image's Python requests"
+        ' `http://127.0.0.1:<port><health_path>`), a command such as `["CMD-SHELL", "wget -qO- ... || exit 1"]`,'
+        " or `none` for images without Python or a shell (ecs)",
+    )
+    user: ContainerUser = Field(
+        defaults.CONTAINER_USER, description="the `uid:gid` the container runs as, never root (ecs, eks)"
+    )
+    read_only_root: StrictBool = Field(True, description="read-only root file system with a writable `/tmp` (ecs, eks)")
+    ecs_cpu: FargateCpu | None = Field(None, description="vCPU units of its Fargate tasks; unset: the environment's")
+    ecs_memory_mb: StrictInt | None = Field(
+        None, description="memory of its Fargate tasks, MiB, fitting the effective ecs_cpu; unset: the environment's"
+    )
+    ecs_min_tasks: StrictInt | None = Field(
+        None, ge=1, le=100, description="its fewest running tasks; unset: the environment's"
+    )
+    ecs_max_tasks: StrictInt | None = Field(
+        None, ge=1, le=100, description="its most running tasks; unset: the environment's"
+    )
+    lambda_memory_mb: StrictInt | None = Field(
+        None, ge=128, le=10240, description="memory of its Lambda, MB; unset: the environment's"
+    )
+    lambda_timeout_seconds: StrictInt | None = Field(
+        None, ge=1, le=900, description="timeout of its Lambda; unset: the environment's"
+    )
+
+    @field_validator(*SERVICE_SETTING_TARGETS)
+    @classmethod
+    def _used_by_a_target(cls, value: Any, info: ValidationInfo) -> Any:
+        targets = info.data.get("targets")
+        used_by = SERVICE_SETTING_TARGETS[str(info.field_name)]
+        if targets is not None and not set(targets) & set(used_by):
+            raise ValueError(
+                f"applies to the {' and '.join(repr(t) for t in used_by)} target{'s' if len(used_by) > 1 else ''}"
+                f" only, and the service's targets are {', '.join(repr(t) for t in targets)}: remove the key"
+            )
+        return value
 
     @field_validator("folder")
     @classmethod
@@ -398,7 +505,21 @@ class AppConfig(_Settings):
                 raise ValueError(f"eks lists '{name}', which is not in environments ({', '.join(self.environments)})")
         for name, settings in self.environments.items():
             _check_promotion(self.environments, name, settings)
+        for index, service in enumerate(self.services):
+            for name, settings in self.environments.items():
+                _check_service_sizes(index, service, name, settings)
         return self
+
+    def ecs_sizes(self, service: ServiceConfig, environment: str) -> tuple[int, int, int, int]:
+        """The service's Fargate (cpu, memory_mb, min_tasks, max_tasks) in an environment: its own, else the
+        environment's."""
+        settings = self.environment(environment)
+        return (
+            _own_or(service.ecs_cpu, settings.ecs_cpu),
+            _own_or(service.ecs_memory_mb, settings.ecs_memory_mb),
+            _own_or(service.ecs_min_tasks, settings.ecs_min_tasks),
+            _own_or(service.ecs_max_tasks, settings.ecs_max_tasks),
+        )
 
     def promoted_to(self, environment: str) -> list[str]:
         """The environments that run `environment`'s images."""
@@ -423,6 +544,44 @@ class AppConfig(_Settings):
                 return service
         configured = ", ".join(service.name for service in self.services)
         raise ConfigError(f"service '{name}' is not configured in cdk.json; configured: {configured}")
+
+
+def _own_or(own: int | None, environments: int) -> int:
+    return environments if own is None else own
+
+
+def _check_service_sizes(index: int, service: ServiceConfig, environment: str, settings: EnvironmentConfig) -> None:
+    """A service's own Fargate sizes, combined with the environment's where it sets none, must still fit."""
+    cpu = _own_or(service.ecs_cpu, settings.ecs_cpu)
+    memory = _own_or(service.ecs_memory_mb, settings.ecs_memory_mb)
+    if memory not in FARGATE_MEMORY[cpu]:
+        allowed = FARGATE_MEMORY[cpu]
+        fitting = (
+            f"{allowed[0]} to {allowed[-1]} ({', '.join(map(str, allowed[:3]))}{', ...' if len(allowed) > 3 else ''})"
+        )
+        if service.ecs_memory_mb is not None:
+            whose = "its" if service.ecs_cpu is not None else f"environments.{environment}'s"
+            raise _RefusedAt(
+                ("services", index, "ecs_memory_mb"),
+                memory,
+                f"does not fit {whose} ecs_cpu {cpu}; allowed with it: {fitting}",
+            )
+        raise _RefusedAt(
+            ("services", index, "ecs_cpu"),
+            cpu,
+            f"environments.{environment}'s ecs_memory_mb {memory} does not fit it; set services[{index}].ecs_memory_mb"
+            f" too: {fitting}",
+        )
+    low = _own_or(service.ecs_min_tasks, settings.ecs_min_tasks)
+    high = _own_or(service.ecs_max_tasks, settings.ecs_max_tasks)
+    if low > high:
+        key, value = ("ecs_min_tasks", low) if service.ecs_min_tasks is not None else ("ecs_max_tasks", high)
+        raise _RefusedAt(
+            ("services", index, key),
+            value,
+            f"the service's tasks in {environment} would be at least {low} and at most {high}; allowed: ecs_min_tasks"
+            " at most ecs_max_tasks (unset: the environment's)",
+        )
 
 
 def _check_promotion(environments: Mapping[Any, EnvironmentConfig], name: str, settings: EnvironmentConfig) -> None:
@@ -495,6 +654,9 @@ def _one_line(err: ValidationError) -> str:
             return f"cdk.json: '{_dotted(error['loc'])}' = {_shown(error['input'])} is not allowed: {replaced_by}"
         allowed = ", ".join(model.model_fields)
         return f"cdk.json: '{_dotted(loc)}' = <dict> is not allowed: unknown key '{keys[0]}'; allowed keys: {allowed}"
+    refused = first.get("ctx", {}).get("error")
+    if isinstance(refused, _RefusedAt):
+        return f"cdk.json: '{_dotted(refused.loc)}' = {_shown(refused.value)} is not allowed: {refused}"
     key = _dotted(first["loc"]) or "context"
     reason = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
     if first["type"] == "missing":

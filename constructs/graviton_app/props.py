@@ -13,6 +13,7 @@ from typing import Any
 from aws_cdk import Duration
 
 from graviton.arm64 import log_retention
+from graviton.workloads.container_settings import ContainerSettings
 from graviton_app import naming
 from graviton_app.config import AppConfig, EnvironmentConfig, ServiceConfig
 
@@ -85,9 +86,10 @@ class EnvironmentProps:
             "ENVIRONMENT": self.environment,
         }
 
-    @property
-    def lambda_timeout(self) -> Duration:
-        return Duration.seconds(self.settings.lambda_timeout_seconds)
+    def lambda_timeout(self, service: ServiceConfig) -> Duration:
+        """The service's own timeout, else the environment's (the function's, and its duration alarm's)."""
+        own = service.lambda_timeout_seconds
+        return Duration.seconds(self.settings.lambda_timeout_seconds if own is None else own)
 
     @property
     def log_retention(self) -> Any:
@@ -95,19 +97,38 @@ class EnvironmentProps:
 
     def function(self, service: ServiceConfig) -> dict[str, Any]:
         return {
-            "memory_mb": self.settings.lambda_memory_mb,
-            "timeout": self.lambda_timeout,
+            "memory_mb": self.settings.lambda_memory_mb
+            if service.lambda_memory_mb is None
+            else service.lambda_memory_mb,
+            "timeout": self.lambda_timeout(service),
             "reserved_concurrency": self.settings.lambda_reserved_concurrency,
             "environment": self.container_environment(service),
             "log_retention": self.log_retention,
         }
 
+    def container_settings(self, service: ServiceConfig) -> ContainerSettings:
+        """How the service's container listens, is checked and runs, on ECS and EKS alike."""
+        return ContainerSettings(
+            port=service.port,
+            health_path=service.health_path,
+            health_check=service.health_check,
+            user=service.user,
+            read_only_root=service.read_only_root,
+        )
+
     def fargate_service(self, service: ServiceConfig) -> dict[str, Any]:
+        cpu, memory_mb, min_tasks, max_tasks = self.config.ecs_sizes(service, self.environment)
+        container = self.container_settings(service)
         return {
-            "cpu": self.settings.ecs_cpu,
-            "memory_mb": self.settings.ecs_memory_mb,
-            "min_tasks": self.settings.ecs_min_tasks,
-            "max_tasks": self.settings.ecs_max_tasks,
+            "cpu": cpu,
+            "memory_mb": memory_mb,
+            "min_tasks": min_tasks,
+            "max_tasks": max_tasks,
+            "port": container.port,
+            "health_path": container.health_path,
+            "health_check": container.health_check,
+            "user": container.user,
+            "read_only_root": container.read_only_root,
             "environment": self.container_environment(service),
             "log_retention": self.log_retention,
         }
@@ -125,6 +146,11 @@ class EnvironmentProps:
     def eks_cluster(self) -> dict[str, Any]:
         settings = self.settings
         return {
+            "workload_settings": {
+                service.name: self.container_settings(service)
+                for service in self.config.services
+                if "eks" in service.targets
+            },
             "version": settings.eks_version,
             "instance_types": settings.eks_instance_types,
             "min_nodes": settings.eks_min_nodes,

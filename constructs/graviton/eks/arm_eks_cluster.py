@@ -23,9 +23,10 @@ from graviton.arm64 import BUILD_COMPUTE, BUILD_IMAGE, DEFAULT_LOG_RETENTION
 from graviton.constants import EKS_AMI_TYPE
 from graviton.eks.manifests import NAMESPACE, is_workload_name, workload_manifests
 from graviton.guardrails.instance_types import is_graviton
-from graviton.image_build.container_image import ContainerImage
+from graviton.image_build.container_image import ContainerImage, image_reference
 from graviton.keys import stack_owned_key
 from graviton.nag import acknowledge, arn, logical_id
+from graviton.workloads.container_settings import ContainerSettings
 
 BUILDSPEC = Path(__file__).with_name("buildspec.yml")
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -56,9 +57,12 @@ class ArmEksCluster(Construct):
     :param max_nodes: the most nodes.
     :param admin_role_arns: IAM roles given AmazonEKSClusterAdminPolicy on the whole cluster (default: none; then
         nobody but the apply build can reach the Kubernetes API).
-    :param workloads: service name -> its image (ArmImageBuild or PromotedImage); each runs as a Deployment
-        and a Service in ``default``
+    :param workloads: service name -> its image (ArmImageBuild, PromotedImage or ExistingImage); each runs as a
+        Deployment and a Service in ``default``
         (default: none, and no apply project).
+    :param workload_settings: service name -> its port, health path, user and root file system
+        (``ContainerSettings``; default: ``ContainerSettings()`` for each: 8080, ``/health``, ``10001:10001``,
+        read-only root).
     :param log_retention: how long control-plane and apply-build logs are kept (default: one month).
     :param encryption_key: the KMS key for the apply build's artifacts (default: a new key with rotation, deleted
         with the stack).
@@ -77,6 +81,7 @@ class ArmEksCluster(Construct):
         max_nodes: int,
         admin_role_arns: Sequence[str] = (),
         workloads: Mapping[str, ContainerImage] | None = None,
+        workload_settings: Mapping[str, ContainerSettings] | None = None,
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
         encryption_key: kms.IKey | None = None,
     ) -> None:
@@ -141,7 +146,7 @@ class ArmEksCluster(Construct):
             self._access_entry(f"Admin{_stable_suffix(principal)}", principal, CLUSTER_ADMIN_POLICY, namespaces=None)
         self.apply_project: codebuild.Project | None = None
         if workloads:
-            self.apply_project = self._apply_project(workloads, log_retention, encryption_key)
+            self.apply_project = self._apply_project(workloads, workload_settings or {}, log_retention, encryption_key)
         acknowledge(
             cluster_role,
             "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSClusterPolicy]",
@@ -210,16 +215,20 @@ class ArmEksCluster(Construct):
         )
 
     def _apply_project(
-        self, workloads: Mapping[str, ContainerImage], log_retention: logs.RetentionDays, key: kms.IKey | None
+        self,
+        workloads: Mapping[str, ContainerImage],
+        settings: Mapping[str, ContainerSettings],
+        log_retention: logs.RetentionDays,
+        key: kms.IKey | None,
     ) -> codebuild.Project:
         stack = Stack.of(self)
-        images = {name: f"{build.repository.repository_uri}:{build.image_tag}" for name, build in workloads.items()}
+        images = {name: image_reference(build) for name, build in workloads.items()}
         log_group = logs.LogGroup(self, "ApplyLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         variables = {
             "CLUSTER_NAME": self.cluster.ref,
             "KUBERNETES_VERSION": self.version,
             "NAMESPACE": NAMESPACE,
-            "MANIFESTS": stack.to_json_string(workload_manifests(images)),
+            "MANIFESTS": stack.to_json_string(workload_manifests(images, settings=settings)),
             "DEPLOYMENTS": " ".join(sorted(workloads)),
         }
         project = codebuild.Project(

@@ -6,12 +6,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from graviton.constants import CONTAINER_PORT, HEALTH_PATH
+from graviton.workloads.container_settings import ContainerSettings
 
 # Workloads get their own objects in `default`: access policies cannot create namespaces, so the apply role's
 # AmazonEKSEditPolicy is scoped to this one, which always exists.
 NAMESPACE = "default"
-RUN_AS_USER = 10001
 REPLICAS = 2
 SERVICE_PORT = 80
 MANAGED_BY = "graviton-guarantee"
@@ -23,17 +22,34 @@ def is_workload_name(name: str) -> bool:
     return bool(_NAME.match(name))
 
 
-def workload_manifests(images: Mapping[str, str], *, namespace: str = NAMESPACE) -> dict[str, Any]:
+def workload_manifests(
+    images: Mapping[str, str],
+    *,
+    namespace: str = NAMESPACE,
+    settings: Mapping[str, ContainerSettings] | None = None,
+) -> dict[str, Any]:
     """A `v1` List holding, per workload name (sorted), its arm64-only Deployment and its ClusterIP Service.
 
-    `images` maps each workload name to the image it runs (`<repository_uri>:<tag>`; CDK tokens are fine).
+    :param images: each workload name -> the image it runs (`<repository_uri>:<tag>` or `@sha256:...`; CDK tokens
+        are fine).
+    :param namespace: where the objects go (default: ``default``).
+    :param settings: workload name -> its port, health path, user and root file system; ``health_check`` is ECS's
+        only, pods are probed over HTTP on the health path (default: ``ContainerSettings()`` for each: 8080,
+        ``/health``, ``10001:10001``, read-only root).
     """
-    for name in images:
+    settings = settings or {}
+    for name in [*images, *settings]:
         if not is_workload_name(name):
             raise ValueError(f"workload name '{name}' is not a DNS label (lower-case letters, digits, '-'; 63 at most)")
+    unknown = sorted(set(settings) - set(images))
+    if unknown:
+        raise ValueError(
+            f"settings name '{unknown[0]}', which is not a workload; workloads: {', '.join(sorted(images))}"
+        )
     items: list[dict[str, Any]] = []
     for name in sorted(images):
-        items += [_deployment(name, images[name], namespace), _service(name, namespace)]
+        container = settings.get(name, ContainerSettings())
+        items += [_deployment(name, images[name], namespace, container), _service(name, namespace)]
     return {"apiVersion": "v1", "kind": "List", "items": items}
 
 
@@ -41,8 +57,8 @@ def _labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": MANAGED_BY}
 
 
-def _deployment(name: str, image: str, namespace: str) -> dict[str, Any]:
-    probe = {"httpGet": {"path": HEALTH_PATH, "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
+def _deployment(name: str, image: str, namespace: str, settings: ContainerSettings) -> dict[str, Any]:
+    probe = {"httpGet": {"path": settings.health_path, "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -64,8 +80,9 @@ def _deployment(name: str, image: str, namespace: str) -> dict[str, Any]:
                             "image": image,
                             # Tags are immutable and content-addressed: a cached image is the right one.
                             "imagePullPolicy": "IfNotPresent",
-                            "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
-                            # The root file system is read-only; /tmp is the one writable place, as on ECS.
+                            "ports": [{"name": "http", "containerPort": settings.port, "protocol": "TCP"}],
+                            # /tmp is writable, the one writable place when the root file system is read-only, as on
+                            # ECS.
                             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                             "readinessProbe": {**probe, "failureThreshold": 3},
                             "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 3},
@@ -75,9 +92,9 @@ def _deployment(name: str, image: str, namespace: str) -> dict[str, Any]:
                             },
                             "securityContext": {
                                 "runAsNonRoot": True,
-                                "runAsUser": RUN_AS_USER,
-                                "runAsGroup": RUN_AS_USER,
-                                "readOnlyRootFilesystem": True,
+                                "runAsUser": settings.uid,
+                                "runAsGroup": settings.gid,
+                                "readOnlyRootFilesystem": settings.read_only_root,
                                 "allowPrivilegeEscalation": False,
                                 "capabilities": {"drop": ["ALL"]},
                                 "seccompProfile": {"type": "RuntimeDefault"},

@@ -14,6 +14,7 @@ from constructs import Construct
 from graviton.arm64 import DEFAULT_LOG_RETENTION
 from graviton.constants import (
     CONTAINER_PORT,
+    CONTAINER_USER,
     DEFAULT_FARGATE_CPU,
     DEFAULT_FARGATE_MEMORY_MB,
     DEFAULT_MAX_TASKS,
@@ -23,20 +24,12 @@ from graviton.constants import (
 from graviton.image_build.container_image import ContainerImage
 from graviton.nag import acknowledge
 from graviton.stack_paths import stack_path, stack_path_name
+from graviton.workloads.container_settings import PYTHON_HEALTH_CHECK, ContainerSettings, HealthCheck
 
-# The user the service images run as (`USER 10001:10001` in their Dockerfiles); ECS enforces it too.
-CONTAINER_USER = "10001:10001"
 CPU_TARGET_PERCENT = 60
 DEFAULT_SCALING_POLICY_NAME = "cpu-target-tracking"  # unique per service, which has only this one
 # The rules CDK writes between the load balancer's and the tasks' security groups.
 _SECURITY_GROUP_RULES = ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
-# The container checks itself with the image's own Python: slim images have no curl.
-CONTAINER_HEALTH_CHECK = [
-    "CMD",
-    "python",
-    "-c",
-    f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}{HEALTH_PATH}', timeout=3)",
-]
 # Fargate on Graviton: the one line App Runner has no equivalent for.
 ARM64_LINUX = ecs.RuntimePlatform(
     cpu_architecture=ecs.CpuArchitecture.ARM64, operating_system_family=ecs.OperatingSystemFamily.LINUX
@@ -46,10 +39,10 @@ ARM64_LINUX = ecs.RuntimePlatform(
 class ArmFargateService(Construct):
     """A Fargate ARM64 service of an ArmImageBuild's image, always on, behind a public ALB.
 
-    There is no architecture parameter: the task is ARM64 and nothing else. The service listens on 8080 and
-    answers `GET /health`; deployments roll back on failure (circuit breaker); CPU drives the task count.
+    There is no architecture parameter: the task is ARM64 and nothing else. The service listens on ``port`` and
+    answers ``GET <health_path>``; deployments roll back on failure (circuit breaker); CPU drives the task count.
 
-    :param image: the ArmImageBuild (or PromotedImage) whose image the service runs.
+    :param image: the ArmImageBuild, PromotedImage or ExistingImage whose image the service runs.
     :param vpc: the VPC to run in.
     :param task_subnets: where tasks run (default: the VPC's private subnets).
     :param assign_public_ip: give tasks public IPs, for public subnets without NAT (default: False).
@@ -57,6 +50,15 @@ class ArmFargateService(Construct):
     :param memory_mb: memory per task in MiB (default: 512).
     :param min_tasks: fewest running tasks (default: 1).
     :param max_tasks: most running tasks (default: 2).
+    :param port: the port the container listens on, 1024 to 65535 (default: 8080).
+    :param health_path: the path that answers 200 when the container is healthy; the load balancer checks it
+        (default: ``/health``).
+    :param health_check: the container's own check: ``"python"`` (the image's Python requests
+        ``http://127.0.0.1:<port><health_path>``; slim images have no curl), a command (``["CMD", ...]`` or
+        ``["CMD-SHELL", "..."]``), or None for images without Python or a shell (default: ``"python"``).
+    :param user: the numeric ``uid:gid`` the container runs as, never root (default: ``10001:10001``, the sample
+        images' ``USER``).
+    :param read_only_root: a read-only root file system, with a writable ``/tmp`` (default: True).
     :param environment: environment variables for the container (default: none).
     :param log_retention: how long container logs are kept (default: one month).
     :param family: the task definition's family (default: the stack's name and this construct's path in it,
@@ -85,6 +87,11 @@ class ArmFargateService(Construct):
         memory_mb: int = DEFAULT_FARGATE_MEMORY_MB,
         min_tasks: int = DEFAULT_MIN_TASKS,
         max_tasks: int = DEFAULT_MAX_TASKS,
+        port: int = CONTAINER_PORT,
+        health_path: str = HEALTH_PATH,
+        health_check: HealthCheck = PYTHON_HEALTH_CHECK,
+        user: str = CONTAINER_USER,
+        read_only_root: bool = True,
         environment: dict[str, str] | None = None,
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
         family: str | None = None,
@@ -95,6 +102,13 @@ class ArmFargateService(Construct):
         super().__init__(scope, id)
         if not 1 <= min_tasks <= max_tasks:
             raise ValueError(f"ArmFargateService: need 1 <= min_tasks <= max_tasks, not {min_tasks} and {max_tasks}")
+        try:
+            settings = ContainerSettings(
+                port=port, health_path=health_path, health_check=health_check, user=user, read_only_root=read_only_root
+            )
+        except ValueError as err:
+            raise ValueError(f"ArmFargateService: {err}") from None
+        command = settings.health_check_command
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         self.task_definition = ecs.FargateTaskDefinition(
             self,
@@ -107,14 +121,14 @@ class ArmFargateService(Construct):
         self.container = self.task_definition.add_container(
             "Container",
             image=ecs.ContainerImage.from_ecr_repository(image.repository, tag=image.image_tag),
-            port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
-            user=CONTAINER_USER,
-            readonly_root_filesystem=True,
+            port_mappings=[ecs.PortMapping(container_port=settings.port)],
+            user=settings.user,
+            readonly_root_filesystem=settings.read_only_root,
             environment=environment or {},
             logging=ecs.LogDriver.aws_logs(stream_prefix="service", log_group=self.log_group),
-            health_check=ecs.HealthCheck(command=CONTAINER_HEALTH_CHECK, start_period=Duration.seconds(15)),
+            health_check=ecs.HealthCheck(command=command, start_period=Duration.seconds(15)) if command else None,
         )
-        # A read-only root file system with one writable scratch folder.
+        # One writable scratch folder, the only one when the root file system is read-only.
         self.task_definition.add_volume(name="tmp")
         self.container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
         cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
@@ -130,7 +144,7 @@ class ArmFargateService(Construct):
             min_healthy_percent=100,
             health_check_grace_period=Duration.seconds(30),
         )
-        self.service.target_group.configure_health_check(path=HEALTH_PATH, healthy_http_codes="200")
+        self.service.target_group.configure_health_check(path=settings.health_path, healthy_http_codes="200")
         # Draining for 30 s, not 5 minutes: deployments and rollbacks finish sooner.
         self.service.target_group.set_attribute("deregistration_delay.timeout_seconds", "30")
         self.service.service.node.add_dependency(image.image)

@@ -20,7 +20,8 @@ class ArmImageFunction(Construct):
     There is no architecture parameter: the function is arm64 and nothing else. It refers to the image by its
     content-addressed tag and is created or updated only after the build has pushed that tag.
 
-    :param image: the ArmImageBuild (or PromotedImage) whose image the function runs.
+    :param image: the ArmImageBuild, PromotedImage or ExistingImage whose image the function runs (an
+        ExistingImage's ``sha256:`` digest works as a tag does).
     :param memory_mb: memory in MB (default: 512).
     :param timeout: the longest one invocation may take (default: 10 seconds).
     :param reserved_concurrency: concurrent executions reserved for it (default: none reserved).
