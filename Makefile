@@ -96,6 +96,10 @@ docker-push-dev docker-push-test docker-push-prod: docker-push-%: setup
 docker-build: setup ## local test build with this machine's Docker, never pushed: make docker-build [ARCH=amd64] [SERVICE=api]
 	$(PY) -m graviton_commands.docker_build --arch $(ARCH) $(SERVICE)
 
+.PHONY: new-service
+new-service: setup ## add a service: docker/NAME/ from a template, and its cdk.json entry: make new-service NAME=orders TARGET=lambda|ecs|eks|ecs,eks
+	@$(PY) -m graviton_commands.new_service "$(NAME)" --target "$(TARGET)"
+
 .PHONY: refresh-pins
 refresh-pins: setup ## lock each service's requirements to hashed aarch64 wheels, pin base images by digest [PINS_ARGS=--check]
 	@$(PY) -m graviton_commands.refresh_pins $(PINS_ARGS)

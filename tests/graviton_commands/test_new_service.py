@@ -1,0 +1,307 @@
+"""`make new-service`: a service of each target scaffolded into a copy of the repository, synthesized there (one
+app, dev with an EKS cluster) and its own tests run; and the refusals, each one line, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import ROOT, run
+
+from graviton.constants import CONTAINER_PORT, HEALTH_PATH
+from graviton.eks.manifests import RUN_AS_USER
+from graviton_app.config import load_config
+from graviton_app.context import read_context
+from graviton_commands import new_service, refresh_pins
+from graviton_commands.cli import EXIT_REFUSED, Refusal
+
+# One service per target, as `make new-service NAME=... TARGET=...` makes them.
+NEW = {"orders-fn": "lambda", "orders-ecs": "ecs", "orders-eks": "eks"}
+_PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)$")
+
+
+def copy_repository(destination: Path) -> Path:
+    """What the command reads and writes: cdk.json, requirements-dev.txt and docker/ (the app is composed in-process
+    from the installed constructs, with this copy as its root)."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in ("cdk.json", "requirements-dev.txt"):
+        shutil.copy2(ROOT / name, destination / name)
+    shutil.copytree(ROOT / "docker", destination / "docker", ignore=shutil.ignore_patterns("__pycache__"))
+    return destination
+
+
+class FakeResolver:
+    """uv's resolution for the lock without PyPI: each pin of requirements.txt as one pure-Python wheel."""
+
+    def __init__(self) -> None:
+        self.calls: list[refresh_pins.ServiceSources] = []
+
+    def __call__(self, uv: str, sources: refresh_pins.ServiceSources, python: str) -> dict[str, Any]:
+        self.calls.append(sources)
+        pins = [_PIN.match(line.strip()) for line in sources.requirements.read_text().splitlines()]
+        packages = []
+        for name, version in (pin.groups() for pin in pins if pin):
+            file_name = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+            digest = hashlib.sha256(file_name.encode()).hexdigest()
+            packages.append(
+                {"name": name, "version": version, "wheels": [{"name": file_name, "hashes": {"sha256": digest}}]}
+            )
+        return {"packages": packages}
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def scaffolded(tmp_path_factory) -> Iterator[tuple[Path, str, FakeResolver]]:
+    """A copy of the repository with one new service per target; its cdk.json text before the command."""
+    root = copy_repository(tmp_path_factory.mktemp("repository"))
+    before = (root / "cdk.json").read_text()
+    resolver = FakeResolver()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(refresh_pins, "compile_pylock", resolver)
+        for name, target in NEW.items():
+            assert new_service.main([name, "--target", target, "--root", str(root)]) == 0
+    yield root, before, resolver
+
+
+@pytest.fixture(scope="module")
+def synthesized_copy(scaffolded):
+    """The copy's app, composed as app.py composes it, with dev only and an EKS cluster in dev: one synth for every
+    target (~6 s)."""
+    from support import Synthesized
+
+    import app as cdk_app
+
+    root, _, _ = scaffolded
+    context = dict(read_context(root).values)
+    context["environments"] = {"dev": context["environments"]["dev"]}
+    context["eks"] = ["dev"]
+    outdir = root / "cdk.out"
+    app = cdk_app.new_app(context, outdir=str(outdir))
+    stacks = cdk_app.compose(app, cdk_app.settings(app.node.get_all_context(), root=root), root=root)
+    app.synth()  # the guard or cdk-nag failing would raise here
+    return Synthesized(app=app, stacks=stacks, outdir=outdir, error=None)
+
+
+def test_each_target_gets_its_folder_and_a_cdk_json_entry_in_cdk_jsons_own_format(scaffolded):
+    root, before, _ = scaffolded
+    document = json.loads(before)
+    added = [{"name": n, "folder": n, "dockerfile": "Dockerfile", "targets": [t]} for n, t in NEW.items()]
+    document["context"]["services"] += added
+    text = (root / "cdk.json").read_text()
+    assert json.loads(text) == document
+    # Two-space JSON, the keys in their order, the file's own ending: only the new entries differ.
+    assert before == json.dumps(json.loads(before), indent=2) + ("\n" if before.endswith("\n") else "")
+    assert text == json.dumps(document, indent=2) + ("\n" if before.endswith("\n") else "")
+    config = load_config(read_context(root).values, root=root)
+    assert [s.name for s in config.services][-len(NEW) :] == list(NEW)
+    for name in NEW:
+        folder = root / "docker" / name
+        assert {"Dockerfile", ".dockerignore", "requirements.txt", "requirements.lock", "tests"} <= {
+            p.name for p in folder.iterdir()
+        }
+        assert f"-r docker/{name}/requirements.txt" in (root / "requirements-dev.txt").read_text().splitlines()
+    assert not [p for p in (root / "docker").iterdir() if p.name.startswith(".")], "no staging folder left"
+
+
+def test_the_dockerfiles_start_from_the_samples_multi_arch_bases_and_pin_no_platform(scaffolded):
+    root, _, _ = scaffolded
+    bases = {
+        "lambda": "FROM public.ecr.aws/lambda/python:3.13",
+        "ecs": "FROM public.ecr.aws/docker/library/python:3.13-slim",
+    }
+    for name, target in NEW.items():
+        dockerfile = (root / "docker" / name / "Dockerfile").read_text()
+        assert bases.get(target, bases["ecs"]) in dockerfile.splitlines()
+        assert "--platform" not in dockerfile and not re.search(r"amd64|x86", dockerfile)
+        if target != "lambda":
+            assert f"USER {RUN_AS_USER}:{RUN_AS_USER}" in dockerfile and f"EXPOSE {CONTAINER_PORT}" in dockerfile
+            assert f"http://127.0.0.1:{CONTAINER_PORT}{HEALTH_PATH}" in dockerfile
+            assert 'VOLUME ["/tmp"]' in dockerfile
+
+
+def test_the_locks_are_written_by_refresh_pins_code_path_fresh_and_hashed(scaffolded):
+    root, _, resolver = scaffolded
+    assert {s.display: s.no_deps for s in resolver.calls} == {f"docker/{n}": t == "lambda" for n, t in NEW.items()}
+    config = load_config(read_context(root).values, root=root)
+    assert refresh_pins.stale_locks(refresh_pins.service_sources(root, config)) == []
+    for name in NEW:
+        lock = (root / "docker" / name / "requirements.lock").read_text()
+        listed = [
+            line for line in (root / "docker" / name / "requirements.txt").read_text().splitlines() if _PIN.match(line)
+        ]
+        assert listed and all(f"{pin} \\\n    --hash=sha256:" in lock for pin in listed)
+
+
+def repository_ref(template, service: str) -> str:
+    repositories = template.find_resources("AWS::ECR::Repository")
+    (logical_id,) = [
+        i for i, r in repositories.items() if r["Properties"]["RepositoryName"] == f"graviton-guarantee-dev-{service}"
+    ]
+    return json.dumps({"Ref": logical_id})
+
+
+def test_the_app_synthesizes_with_the_new_services_guard_and_nag_clean(synthesized_copy):
+    report = json.loads((synthesized_copy.outdir / "arm64-report.json").read_text())
+    assert report["checked"] and all(d["compliant"] for d in report["checked"])
+
+
+def test_the_lambda_service_is_an_arm64_function_of_its_own_image(synthesized_copy):
+    template = synthesized_copy.template("dev")
+    (lambda_name,) = [n for n, t in NEW.items() if t == "lambda"]
+    functions = template.find_resources(
+        "AWS::Lambda::Function",
+        {"Properties": {"Environment": {"Variables": {"POWERTOOLS_SERVICE_NAME": lambda_name}}}},
+    )
+    (function,) = functions.values()
+    assert function["Properties"]["Architectures"] == ["arm64"] and function["Properties"]["PackageType"] == "Image"
+    assert repository_ref(template, lambda_name) in json.dumps(function["Properties"]["Code"])
+
+
+def test_the_ecs_service_is_a_fargate_arm64_service_of_its_own_image(synthesized_copy):
+    template = synthesized_copy.template("dev")
+    (ecs_name,) = [n for n, t in NEW.items() if t == "ecs"]
+    definitions = template.find_resources("AWS::ECS::TaskDefinition")
+    (definition_id,) = [i for i, d in definitions.items() if repository_ref(template, ecs_name) in json.dumps(d)]
+    definition = definitions[definition_id]
+    assert definition["Properties"]["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
+    (container,) = definition["Properties"]["ContainerDefinitions"]
+    assert container["User"] == f"{RUN_AS_USER}:{RUN_AS_USER}" and container["ReadonlyRootFilesystem"] is True
+    assert [m["ContainerPort"] for m in container["PortMappings"]] == [CONTAINER_PORT]
+    (service,) = template.find_resources(
+        "AWS::ECS::Service", {"Properties": {"TaskDefinition": {"Ref": definition_id}}}
+    ).values()
+    assert service["Properties"]["LaunchType"] == "FARGATE"
+
+
+def test_the_eks_service_is_in_the_manifests_the_cluster_applies(synthesized_copy):
+    template = synthesized_copy.template("dev")
+    projects = template.find_resources("AWS::CodeBuild::Project")
+    (apply,) = [p for p in projects.values() if "MANIFESTS" in json.dumps(p)]
+    (manifests,) = [v for v in apply["Properties"]["Environment"]["EnvironmentVariables"] if v["Name"] == "MANIFESTS"]
+    text = json.dumps(manifests["Value"])
+    for name, target in NEW.items():
+        assert (repository_ref(template, name) in text) == (target == "eks"), name
+    (eks_name,) = [n for n, t in NEW.items() if t == "eks"]
+    assert eks_name in text
+
+
+def test_the_new_services_own_tests_pass(scaffolded):
+    root, _, _ = scaffolded
+    folders = [str(root / "docker" / name / "tests") for name in NEW]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib", *folders],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    (summary,) = [line for line in result.stdout.splitlines() if " passed" in line]
+    assert int(summary.split(" passed")[0].split()[-1]) >= 3 * len(NEW)
+
+
+# --- refusals: one line naming the argument, exit 2, nothing written ------------------------------------------------
+
+
+@pytest.fixture
+def repository(tmp_path) -> Path:
+    return copy_repository(tmp_path / "repository")
+
+
+def rename_service(root: Path, old: str, new: str) -> None:
+    """cdk.json with the service `old` named `new` (its folder unchanged)."""
+    document = json.loads((root / "cdk.json").read_text())
+    for service in document["context"]["services"]:
+        if service["name"] == old:
+            service["name"] = new
+    (root / "cdk.json").write_text(json.dumps(document, indent=2))
+
+
+def failing_resolver(uv: str, sources: Any, python: str) -> dict:
+    raise Refusal(f"{sources.display}/requirements.txt: uv pip compile failed: no route to pypi.org")
+
+
+@pytest.mark.parametrize(
+    ("argv", "prepare", "expected"),
+    [
+        (
+            ["Orders", "--target", "lambda"],
+            None,
+            "new-service: NAME 'Orders' is not allowed: must be lower-case letters",
+        ),
+        (["9lives", "--target", "ecs"], None, "new-service: NAME '9lives' is not allowed: must be lower-case letters"),
+        (["api", "--target", "lambda"], None, "new-service: NAME 'api' is not allowed: docker/api/ already exists"),
+        (
+            ["shop", "--target", "ecs"],
+            lambda r: rename_service(r, "web", "shop"),
+            "new-service: NAME 'shop' is not allowed: cdk.json already has a service named 'shop'",
+        ),
+        (["refused", "--target", "x86"], None, "new-service: TARGET 'x86' is not allowed; allowed: lambda, ecs, eks"),
+        (["refused", "--target", "ecs,ecs"], None, "new-service: TARGET 'ecs,ecs' repeats a target"),
+        (
+            ["refused", "--target", "lambda,ecs"],
+            None,
+            "new-service: TARGET 'lambda,ecs' is not allowed: a Lambda image cannot also be an ECS/EKS server",
+        ),
+        (
+            ["refused", "--target", "ecs"],
+            "resolver",
+            "new-service: docker/refused/requirements.txt: uv pip compile failed",
+        ),
+        (
+            ["refused", "--target", "ecs"],
+            lambda r: (r / "cdk.json").write_text(
+                (r / "cdk.json").read_text().replace('"ecs_max_tasks": 2', '"ecs_max_tasks": 0', 1)
+            ),
+            "new-service: cdk.json: 'environments.dev.ecs_max_tasks' = 0 is not allowed",
+        ),
+    ],
+    ids=[
+        "upper-case",
+        "digit-first",
+        "existing-folder",
+        "existing-name",
+        "unknown-target",
+        "repeated-target",
+        "lambda-and-server",
+        "lock-fails",
+        "bad-cdk-json",
+    ],
+)
+def test_a_refusal_is_one_line_exit_2_and_writes_nothing(repository, monkeypatch, capsys, argv, prepare, expected):
+    monkeypatch.setattr(refresh_pins, "compile_pylock", failing_resolver if prepare == "resolver" else FakeResolver())
+    if callable(prepare):
+        prepare(repository)
+    before = snapshot(repository)
+    assert new_service.main([*argv, "--root", str(repository)]) == EXIT_REFUSED
+    captured = capsys.readouterr()
+    assert captured.err.startswith(expected) and captured.err.count("\n") == 1, captured.err
+    assert captured.out == ""
+    assert snapshot(repository) == before
+    assert sorted(p.name for p in (repository / "docker").iterdir()) == sorted(before_dirs(before))
+
+
+def before_dirs(files: dict[str, bytes]) -> set[str]:
+    return {Path(name).parts[1] for name in files if name.startswith("docker/")}
+
+
+def test_the_command_line_refuses_without_a_traceback(repository):
+    result = run(
+        [sys.executable, "-m", "graviton_commands.new_service", "Orders", "--target", "ecs", "--root", str(repository)]
+    )
+    assert result.returncode == EXIT_REFUSED
+    assert result.stderr.splitlines() == [
+        "new-service: NAME 'Orders' is not allowed: must be lower-case letters, digits and '-', starting with a letter,"
+        " 30 at most"
+    ]
