@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from graviton.constants import CONTAINER_PORT, HEALTH_PATH, POWERTOOLS_VERSION
-from graviton.eks.manifests import RUN_AS_USER
+from graviton.constants import CONTAINER_PORT, CONTAINER_USER, HEALTH_PATH, POWERTOOLS_VERSION
 from graviton_app.naming import DOCKER_ROOT
 from graviton_commands.cli import EXIT_REFUSED, CommandParser, Refusal
 
@@ -74,7 +73,7 @@ def render(template: str, name: str) -> str:
         "__PACKAGE__": package_name(name),
         "__PORT__": str(CONTAINER_PORT),
         "__HEALTH_PATH__": HEALTH_PATH,
-        "__UID__": str(RUN_AS_USER),
+        "__UID__": CONTAINER_USER.split(":")[0],
         "__POWERTOOLS_VERSION__": POWERTOOLS_VERSION,
     }
     for token, value in values.items():

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from support import ROOT, run
 
-from graviton.constants import CONTAINER_PORT, HEALTH_PATH
-from graviton.eks.manifests import RUN_AS_USER
+from graviton.constants import CONTAINER_PORT, CONTAINER_USER, HEALTH_PATH
 from graviton_app.config import load_config
 from graviton_app.context import read_context
 from graviton_commands import new_service, refresh_pins
@@ -125,7 +124,7 @@ def test_the_dockerfiles_start_from_the_samples_multi_arch_bases_and_pin_no_plat
         assert bases.get(target, bases["ecs"]) in dockerfile.splitlines()
         assert "--platform" not in dockerfile and not re.search(r"amd64|x86", dockerfile)
         if target != "lambda":
-            assert f"USER {RUN_AS_USER}:{RUN_AS_USER}" in dockerfile and f"EXPOSE {CONTAINER_PORT}" in dockerfile
+            assert f"USER {CONTAINER_USER}" in dockerfile and f"EXPOSE {CONTAINER_PORT}" in dockerfile
             assert f"http://127.0.0.1:{CONTAINER_PORT}{HEALTH_PATH}" in dockerfile
             assert 'VOLUME ["/tmp"]' in dockerfile
 
@@ -176,7 +175,7 @@ def test_the_ecs_service_is_a_fargate_arm64_service_of_its_own_image(synthesized
     definition = definitions[definition_id]
     assert definition["Properties"]["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
     (container,) = definition["Properties"]["ContainerDefinitions"]
-    assert container["User"] == f"{RUN_AS_USER}:{RUN_AS_USER}" and container["ReadonlyRootFilesystem"] is True
+    assert container["User"] == CONTAINER_USER and container["ReadonlyRootFilesystem"] is True
     assert [m["ContainerPort"] for m in container["PortMappings"]] == [CONTAINER_PORT]
     (service,) = template.find_resources(
         "AWS::ECS::Service", {"Properties": {"TaskDefinition": {"Ref": definition_id}}}
