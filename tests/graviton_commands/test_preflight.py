@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -106,14 +107,16 @@ def moto_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def ssm(moto_url: str, no_aws, monkeypatch: pytest.MonkeyPatch):
-    """A fresh moto account with credentials and a region; the test's client writes the bootstrap parameter."""
+def ssm(moto_url: str, no_aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh moto account with credentials and a region; the test's client writes the bootstrap parameter. moto
+    keeps its accounts per process, shared by every server a worker starts: emptied again after the test."""
     requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    return boto3.client("ssm", region_name=REGION, endpoint_url=moto_url)
+    yield boto3.client("ssm", region_name=REGION, endpoint_url=moto_url)
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
 
 
 def test_an_unbootstrapped_account_is_refused_with_the_bootstrap_command(capsys, ssm, tmp_path):
