@@ -19,6 +19,9 @@ STACK_dev := DevStack
 STACK_test := TestStack
 STACK_prod := ProdStack
 STACK = $(or $(STACK_$(ENV)),$(error ENV=$(ENV) is not allowed; use ENV=dev, ENV=test or ENV=prod))
+# when cdk deploy asks before deploying: never (scripts and CI), any-change, broadening (CDK's default) or destructive.
+REQUIRE_APPROVAL ?=
+APPROVAL = $(if $(REQUIRE_APPROVAL),$(if $(filter never any-change broadening destructive,$(REQUIRE_APPROVAL)),--require-approval $(REQUIRE_APPROVAL),$(error REQUIRE_APPROVAL=$(REQUIRE_APPROVAL) is not allowed; use never, any-change, broadening or destructive)))
 # cdk -c overrides for the pipeline targets: make deploy-pipeline CONTEXT="-c pipeline_branch=release"
 CONTEXT ?=
 
@@ -69,11 +72,17 @@ lint: setup ## ruff only
 
 # --import-existing-resources: a repository the stack's last instance retained (same name, no stack) is adopted
 # instead of failing the create with "already exists", images and all (docs/operations.md#delete-and-deploy-again).
-deploy: setup ## deploy one environment: make deploy ENV=dev (cdk deploy DevStack, adopting repositories it retained)
-	$(CDK) deploy $(STACK) --import-existing-resources
+# deploy and diff synthesize once, check credentials, account and bootstrap against that assembly (one line when
+# something is missing), then hand the same assembly to cdk.
+deploy: setup ## deploy one environment: make deploy ENV=dev [REQUIRE_APPROVAL=never] (cdk deploy DevStack, adopting repositories it retained)
+	$(CDK) synth --quiet $(STACK) $(CONTEXT)
+	@$(PY) -m graviton_commands.preflight --env $(ENV) --stack $(STACK) $(CONTEXT)
+	$(CDK) deploy --app cdk.out $(STACK) --import-existing-resources $(APPROVAL)
 
 diff: setup ## show what a deploy would change: make diff ENV=dev
-	$(CDK) diff $(STACK)
+	$(CDK) synth --quiet $(STACK) $(CONTEXT)
+	@$(PY) -m graviton_commands.preflight --env $(ENV) --stack $(STACK) $(CONTEXT)
+	$(CDK) diff --app cdk.out $(STACK)
 
 verify: setup ## check in AWS that ENV runs on arm64 only (images, functions, tasks, builds, nodes, GET /arch): make verify ENV=dev [VERIFY_ARGS=--json|--deep]
 	@$(PY) -m graviton_commands.verify --env $(ENV) --stack $(STACK) $(VERIFY_ARGS)

@@ -4,7 +4,7 @@ Runs `docker buildx build --load` with this machine's Docker into the local imag
 registry host (`<project>-<service>:local-<arch>`), so the image cannot be pushed by accident, then prints how to run
 it with the Lambda runtime interface emulator. Deployable images come only from the ARM CodeBuild builds
 (`make deploy`, `make docker-push-<env>`). Exits with docker's status, or 2 with one `docker-build: ` line on stderr
-when an argument or the machine does not allow the build.
+when an argument or the machine (no docker, or a Docker without the buildx plugin) does not allow the build.
 """
 
 from __future__ import annotations
@@ -44,6 +44,29 @@ ARCH_EVENT = {
     },
     "isBase64Encoded": False,
 }
+
+
+# What to install when Docker has no buildx: Docker's apt package, or Docker Desktop, which bundles it.
+BUILDX_INSTALL = (
+    "install the buildx plugin: the docker-buildx-plugin package (Debian/Ubuntu, from Docker's apt repository),"
+    " or Docker Desktop, which includes it"
+)
+
+
+def checked_docker() -> str:
+    """The docker executable, refused in one line when it is missing or has no buildx plugin: a build would
+    otherwise end in Docker's own `unknown flag: --platform`."""
+    docker = shutil.which("docker")
+    if docker is None:
+        raise Refusal("'docker' is not on PATH; install Docker with buildx to build locally")
+    try:
+        found = subprocess.run([docker, "buildx", "version"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise Refusal(f"'{docker} buildx version' did not run ({type(err).__name__}); {BUILDX_INSTALL}") from None
+    if found.returncode != 0:
+        said = " ".join((found.stderr or found.stdout).split()) or f"exit status {found.returncode}"
+        raise Refusal(f"this Docker has no buildx plugin ('docker buildx version': {said}); {BUILDX_INSTALL}")
+    return docker
 
 
 def local_tag(project: str, service: ServiceConfig, arch: str) -> str:
@@ -89,9 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         config = read_config(root, args.context)
         _, service = configured(config, service=args.service)
         dockerfile = checked_dockerfile(root, service, args.dockerfile)
-        docker = shutil.which("docker")
-        if docker is None:
-            raise Refusal("'docker' is not on PATH; install Docker with buildx to build locally")
+        docker = checked_docker()
     except Refusal as err:
         print(f"{PREFIX}: {err}", file=sys.stderr)
         return 2

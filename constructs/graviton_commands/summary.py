@@ -36,7 +36,7 @@ def summarize(stack: StackContent) -> StackSummary:
 
     (functions, arm64_functions), (builds, arm_builds) = counts("GG-LAMBDA"), counts("GG-CODEBUILD")
     return StackSummary(
-        name=stack.name,
+        name=stack.shown_as,
         resources=len(stack.resources),
         functions=functions,
         arm64_functions=arm64_functions,
@@ -47,11 +47,12 @@ def summarize(stack: StackContent) -> StackSummary:
 
 
 def render(summaries: list[StackSummary]) -> str:
-    header = f"{'stack':<28} {'resources':>9} {'arm64 Lambda':>13} {'ARM CodeBuild':>14}  arm64"
+    width = max([28, *(len(s.name) for s in summaries)])
+    header = f"{'stack':<{width}} {'resources':>9} {'arm64 Lambda':>13} {'ARM CodeBuild':>14}  arm64"
     lines = [header, "-" * len(header)]
     for s in summaries:
         lines.append(
-            f"{s.name:<28} {s.resources:>9} {f'{s.arm64_functions}/{s.functions}':>13} "
+            f"{s.name:<{width}} {s.resources:>9} {f'{s.arm64_functions}/{s.functions}':>13} "
             f"{f'{s.arm_builds}/{s.builds}':>14}  {'yes' if s.all_arm64 else 'NO'}"
         )
     return "\n".join(lines)

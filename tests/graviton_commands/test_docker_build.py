@@ -14,6 +14,7 @@ from support import ROOT, run
 
 FAKE_DOCKER = """#!/usr/bin/env bash
 # Logs its arguments NUL-separated and exits with FAKE_DOCKER_STATUS, like a docker that built (or did not).
+[ "$1 $2" = "buildx version" ] && exit 0  # a Docker with the buildx plugin
 printf '%s\\0' "$@" > "$FAKE_DOCKER_LOG"
 exit "${FAKE_DOCKER_STATUS:-0}"
 """

@@ -12,7 +12,17 @@ from support import ROOT, run
 
 import graviton_commands
 
-COMMANDS = ("verify", "cost", "docker_push", "docker_build", "audit", "summary", "pipeline_settings", "refresh_pins")
+COMMANDS = (
+    "verify",
+    "cost",
+    "docker_push",
+    "docker_build",
+    "audit",
+    "summary",
+    "pipeline_settings",
+    "refresh_pins",
+    "preflight",
+)
 HEAVY = ("aws_cdk", "jsii", "constructs", "cdk_nag")
 
 

@@ -163,4 +163,6 @@ def test_make_deploy_adopts_the_repositories_a_deleted_stack_retained():
     for environment, stack in (("dev", "DevStack"), ("prod", "ProdStack")):
         result = run([*make, "deploy", f"ENV={environment}"])
         assert result.returncode == 0, result.stderr
-        assert result.stdout.strip().endswith(f"/node_modules/.bin/cdk deploy {stack} --import-existing-resources")
+        assert result.stdout.strip().endswith(
+            f"/node_modules/.bin/cdk deploy --app cdk.out {stack} --import-existing-resources"
+        )

@@ -25,6 +25,53 @@ class StackContent:
     template_path: Path
     resources: list[Resource] = field(default_factory=list)
     assets: list[ImageAsset] = field(default_factory=list)
+    # What tables show: the CloudFormation stack name, with the Stage for a Stage's stack (default: `name`).
+    display_name: str = ""
+
+    @property
+    def shown_as(self) -> str:
+        return self.display_name or self.name
+
+
+@dataclass(frozen=True)
+class AssemblyStack:
+    """A stack artifact of a cloud assembly: its id (the displayName), template and the name tables show."""
+
+    name: str
+    template_path: Path
+    display_name: str
+
+
+def assembly_stacks(assembly_dir: Path) -> list[AssemblyStack]:
+    """Every stack of a cloud assembly in the order the app added them: the assembly's own stacks first, then each
+    nested Stage's (recursively), as `cdk.out/manifest.json` lists them.
+
+    A stack shows as its CloudFormation name; a Stage's stack as `<stackName> (stage <Stage path>)`, or as
+    `<stackName> (pipeline stage <Stage>)` when the Stage sits in a stack, as CDK Pipelines' stages sit in the
+    pipeline's stack.
+    """
+    return _stacks_of(assembly_dir, frozenset())
+
+
+def _stacks_of(assembly_dir: Path, enclosing_stacks: frozenset[str]) -> list[AssemblyStack]:
+    artifacts: dict[str, Any] = json.loads((assembly_dir / "manifest.json").read_text()).get("artifacts", {})
+    found, nested = [], []
+    for artifact_id, artifact in artifacts.items():
+        properties = artifact.get("properties", {})
+        if artifact.get("type") == "aws:cloudformation:stack":
+            name = artifact.get("displayName", artifact_id)
+            shown = properties.get("stackName", artifact_id)  # CDK leaves it out when it is the artifact id
+            stage, _, _ = name.rpartition("/")
+            if stage:
+                parent, _, stage_id = stage.rpartition("/")
+                shown += f" (pipeline stage {stage_id})" if parent in enclosing_stacks else f" (stage {stage})"
+            found.append(AssemblyStack(name, assembly_dir / properties["templateFile"], shown))
+        elif artifact.get("type") == "cdk:cloud-assembly":
+            nested.append(assembly_dir / properties["directoryName"])
+    names = enclosing_stacks | {stack.name for stack in found}
+    for folder in nested:
+        found += _stacks_of(folder, names)
+    return found
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -207,11 +254,6 @@ def read_stack(template_path: Path, name: str | None = None, paths: dict[str, st
 
 
 def read_assembly(assembly_dir: Path) -> Iterator[StackContent]:
-    """Every stack of a cloud assembly (cdk.out), nested Stages included."""
-    manifest = json.loads((assembly_dir / "manifest.json").read_text())
-    for artifact_id, artifact in manifest.get("artifacts", {}).items():
-        properties = artifact.get("properties", {})
-        if artifact.get("type") == "aws:cloudformation:stack":
-            yield read_stack(assembly_dir / properties["templateFile"], artifact.get("displayName", artifact_id))
-        elif artifact.get("type") == "cdk:cloud-assembly":
-            yield from read_assembly(assembly_dir / properties["directoryName"])
+    """Every stack of a cloud assembly (cdk.out), nested Stages included, in `assembly_stacks`' order."""
+    for stack in assembly_stacks(assembly_dir):
+        yield replace(read_stack(stack.template_path, stack.name), display_name=stack.display_name)

@@ -94,8 +94,17 @@ def unchecked(stacks: Iterable[StackContent]) -> dict[str, dict[str, int]]:
     }
 
 
-def summary_table(decisions: list[Decision], not_checked: Mapping[str, Mapping[str, int]] | None = None) -> str:
-    """Per stack: resources and assets checked, remediated, violations, advisories, and resources no rule reads."""
+def summary_table(
+    decisions: list[Decision],
+    not_checked: Mapping[str, Mapping[str, int]] | None = None,
+    *,
+    shown_as: Mapping[str, str] | None = None,
+) -> str:
+    """Per stack: resources and assets checked, remediated, violations, advisories, and resources no rule reads.
+
+    Rows follow `not_checked`'s stacks, then any other stack a decision names. `shown_as`: a stack's name -> what
+    its row shows (default: the name).
+    """
     rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for stack in not_checked or {}:
         rows[stack]  # a stack with nothing to check still gets its row
@@ -110,7 +119,7 @@ def summary_table(decisions: list[Decision], not_checked: Mapping[str, Mapping[s
         header += f" {'unchecked':>10}"
     lines = [header]
     for stack, (c, r, v, a) in rows.items():
-        line = f"{stack:<40} {c:>8} {r:>11} {v:>11} {a:>9}"
+        line = f"{(shown_as or {}).get(stack, stack):<40} {c:>8} {r:>11} {v:>11} {a:>9}"
         if not_checked is not None:
             line += f" {sum((not_checked.get(stack) or {}).values()):>10}"
         lines.append(line)

@@ -31,7 +31,7 @@ from aws_cdk import (
 )
 
 from constructs import Construct, IConstruct
-from graviton.guardrails.assembly import read_stack
+from graviton.guardrails.assembly import assembly_stacks, read_stack
 from graviton.guardrails.check import Decision, advisories, evaluate, summary_table, unchecked, violations
 from graviton.guardrails.remediation import RemediateCdkFunctions
 from graviton.guardrails.rules.pack import PACK
@@ -59,6 +59,7 @@ class GuardPlugin:
     def __init__(self, app: App) -> None:
         self._app = app
         self.decisions: list[Decision] = []
+        self.summary = ""  # the per-stack table the last synth printed
 
     @property
     def name(self) -> str:
@@ -74,19 +75,35 @@ class GuardPlugin:
 
     def validate(self, context) -> PolicyValidationPluginReportBeta1:
         stacks_by_template = {str(Path(Stage.of(s).outdir, s.template_file).resolve()): s for s in _stacks(self._app)}
-        stacks = [self._read(template, stacks_by_template) for template in context.template_paths]
+        # The assembly (written before plugins run) lists the stacks in the order the app added them.
+        try:
+            in_assembly = {str(s.template_path.resolve()): s for s in assembly_stacks(Path(self._app.outdir))}
+        except (OSError, ValueError, KeyError):  # no readable manifest: CDK's order and the stacks' ids
+            in_assembly = {}
+        order = list(in_assembly)
+        templates = sorted(
+            context.template_paths,
+            key=lambda t: order.index(key) if (key := str(Path(t).resolve())) in in_assembly else len(order),
+        )
+        stacks = [self._read(template, stacks_by_template) for template in templates]
         decisions = evaluate(stacks)
         unplaced = {d.stack for d in violations(decisions) if not d.path}
         if unplaced:  # read those stacks again with construct paths, so messages and fixes can name them
             stacks = [
                 self._read(template, stacks_by_template, with_paths=stack.name in unplaced)
-                for template, stack in zip(context.template_paths, stacks, strict=True)
+                for template, stack in zip(templates, stacks, strict=True)
             ]
             decisions = evaluate(stacks)
         self.decisions = decisions
         not_checked = unchecked(stacks)
         self._write_report(decisions, not_checked)
-        print(summary_table(decisions, not_checked), file=sys.stderr)
+        shown_as = {
+            stack.name: in_assembly[key].display_name
+            for stack in stacks
+            if (key := str(stack.template_path.resolve())) in in_assembly
+        }
+        self.summary = summary_table(decisions, not_checked, shown_as=shown_as)
+        print(self.summary, file=sys.stderr)
         found = violations(decisions)
         return PolicyValidationPluginReportBeta1(
             success=not found,
@@ -225,6 +242,12 @@ def guard_report(app: App) -> list[Decision]:
     return list(plugin.decisions) if plugin else []
 
 
+def guard_summary(app: App) -> str:
+    """The per-stack table the guard printed in the last synth of `app` (empty before synth or when unguarded)."""
+    plugin = getattr(app, _PLUGIN, None)
+    return plugin.summary if plugin else ""
+
+
 class GuardedStage(Stage):
     """A Stage that guards itself in its constructor, as CDK Pipelines synthesizes stages when added."""
 
@@ -237,4 +260,4 @@ def is_guarded(scope: IConstruct) -> bool:
     return bool(getattr(scope, _GUARDED, False))
 
 
-__all__ = ["GuardViolationError", "GuardedStage", "guard", "guard_report", "is_guarded"]
+__all__ = ["GuardViolationError", "GuardedStage", "guard", "guard_report", "guard_summary", "is_guarded"]

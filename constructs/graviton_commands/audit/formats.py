@@ -21,7 +21,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 def text(decisions: list[Decision], stacks: list[StackContent]) -> str:
     """The summary table, then every violation and advisory on its own line, then the verdict."""
     found = violations(decisions)
-    lines = [summary_table(decisions, unchecked(stacks))]
+    lines = [summary_table(decisions, unchecked(stacks), shown_as={stack.name: stack.shown_as for stack in stacks})]
     lines += [f"  {d.line()}" for d in found]
     lines += [f"  advisory: {d.line()}" for d in advisories(decisions)]
     lines.append(f"{len(found)} violation(s)" if found else "all compute and image assets are arm64")

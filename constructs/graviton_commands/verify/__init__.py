@@ -29,7 +29,7 @@ Flags:
                        --help call it SERVICE=URL)
     --no-aws           only GET /arch on the --url endpoints: no credentials, standard library only (the pipeline
                        runs this for an environment in another account than its own)
-    --json             the rows as JSON on stdout instead of the table
+    --json             the rows as JSON on stdout instead of the table; a refusal as JSON too (`ok` false, `refused`)
     --deep             also download the layers of every arm64 image and fail one holding an ELF file for another
                        machine than aarch64 (headers only, as the ARM build scans before it pushes)
     --attempts N, --backoff S, --timeout S   patience with endpoints (default 5 tries, 2 s doubling, 10 s each)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import graviton_commands.verify as package
 from graviton_app.naming import stack_name
@@ -31,7 +31,7 @@ from graviton_commands.verify.model import (
     UsageError,
     exit_code,
 )
-from graviton_commands.verify.render import render_json, render_table, summary_line
+from graviton_commands.verify.render import render_json, render_json_refusal, render_table, summary_line
 from graviton_commands.verify.stack import connect
 
 
@@ -49,8 +49,16 @@ class Options:
     overrides: Sequence[str]
 
 
+class _Parser(CommandParser):
+    """argparse's own errors (a missing --env, an unknown flag) as UsageError: `main` refuses them like the others,
+    in JSON too with --json."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
 def parse_args(argv: Sequence[str]) -> Options:
-    parser = CommandParser(prog=PROG, description=package.__doc__.splitlines()[0], show_usage=False)
+    parser = _Parser(prog=PROG, description=package.__doc__.splitlines()[0], show_usage=False)
     parser.add_argument("--env", required=True, help="the environment being verified (dev, test, prod)")
     parser.add_argument(
         "--url", action="append", default=[], metavar="SERVICE=URL", help="a service's endpoint; repeatable"
@@ -106,6 +114,14 @@ def _target(value: str) -> Target:
     return Target(service.strip(), url.strip())
 
 
+def _refuse(line: str, report: dict[str, Any], *, as_json: bool) -> int:
+    """The one line on stderr; with --json also the report, refused, on stdout, so machines always get JSON."""
+    if as_json:
+        print(render_json_refusal(report, EXIT_CANNOT_CHECK, line))
+    print(line, file=sys.stderr)
+    return EXIT_CANNOT_CHECK
+
+
 def _stderr_progress(environment: str) -> Callable[[str], None]:
     def progress(line: str) -> None:
         print(f"{PROG}: {environment}: {line}", file=sys.stderr, flush=True)
@@ -115,11 +131,12 @@ def _stderr_progress(environment: str) -> Callable[[str], None]:
 
 def main(argv: Sequence[str] | None = None, *, checks: Sequence[Check] = CHECKS) -> int:
     """`checks` are what `--no-aws` runs (tests add their own)."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        options = parse_args(sys.argv[1:] if argv is None else argv)
+        options = parse_args(arguments)
     except UsageError as err:
-        print(f"{PROG}: {err}", file=sys.stderr)
-        return EXIT_CANNOT_CHECK
+        # The arguments did not parse: `--json` anywhere in them still asks for JSON.
+        return _refuse(f"{PROG}: {err}", {"environment": None, "aws": None}, as_json="--json" in arguments)
     environment = options.plan.environment
     report: dict[str, Any] = {"environment": environment, "aws": options.aws}
     try:
@@ -143,8 +160,7 @@ def main(argv: Sequence[str] | None = None, *, checks: Sequence[Check] = CHECKS)
             rows = run_checks(options.plan, checks)
             title = f"arm64 verification: {environment}"
     except Fatal as err:
-        print(f"{PROG}: {environment}: {err}", file=sys.stderr)
-        return EXIT_CANNOT_CHECK
+        return _refuse(f"{PROG}: {environment}: {err}", report, as_json=options.as_json)
     except KeyboardInterrupt:
         print(f"{PROG}: {environment}: interrupted", file=sys.stderr)
         return 130

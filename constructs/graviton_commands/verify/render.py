@@ -13,7 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 from graviton_commands.verify.endpoints import CHECK_ARCH
-from graviton_commands.verify.model import CANNOT_CHECK, OK, PROG, WRONG, Row
+from graviton_commands.verify.model import CANNOT_CHECK, EXIT_OK, OK, PROG, WRONG, Row
 
 # What each check's rows are about; the table's first column is named after it.
 RESOURCE_HEADERS = {CHECK_ARCH: "service"}
@@ -47,8 +47,16 @@ def render_table(title: str, rows: Sequence[Row]) -> str:
 
 
 def render_json(report: Mapping[str, Any], code: int, rows: Sequence[Row]) -> str:
-    """`report` (environment, aws, and with AWS the stack, account and region), the exit code and every row."""
-    return json.dumps({**report, "exit_code": code, "rows": [asdict(row) for row in rows]}, indent=2)
+    """`report` (environment, aws, and with AWS the stack, account and region), `ok` (exit 0), the exit code and
+    every row."""
+    body = {**report, "ok": code == EXIT_OK, "exit_code": code, "rows": [asdict(row) for row in rows]}
+    return json.dumps(body, indent=2)
+
+
+def render_json_refusal(report: Mapping[str, Any], code: int, line: str) -> str:
+    """A run refused before any row (bad argument or setting, no credentials, ...): the report's shape with no
+    rows, `ok` false and `refused`, the one line it printed on stderr."""
+    return json.dumps({**report, "ok": False, "refused": line, "exit_code": code, "rows": []}, indent=2)
 
 
 def _name(row: Row) -> str:
