@@ -41,6 +41,10 @@ COMMANDS = {
     "pipeline-settings refusal": ["-m", "graviton_commands.pipeline_settings"],
     "refresh-pins --help": ["-m", "graviton_commands.refresh_pins", "--help"],
     "refresh-pins refusal": ["-m", "graviton_commands.refresh_pins", "--only", "everything"],
+    "new-service --help": ["-m", "graviton_commands.new_service", "--help"],
+    "new-service refusal": ["-m", "graviton_commands.new_service", "Bad_Name", "--target", "lambda"],
+    "preflight --help": ["-m", "graviton_commands.preflight", "--help"],
+    "preflight refusal": ["-m", "graviton_commands.preflight", "--env", "nosuch", "--stack", "NoStack"],
 }
 
 

@@ -6,23 +6,30 @@ from __future__ import annotations
 import json
 import pkgutil
 import sys
+from pathlib import Path
 
 import pytest
 from support import ROOT, run
 
 import graviton_commands
 
-COMMANDS = (
-    "verify",
-    "cost",
-    "docker_push",
-    "docker_build",
-    "audit",
-    "summary",
-    "pipeline_settings",
-    "refresh_pins",
-    "preflight",
-)
+
+def runnable_commands() -> tuple[str, ...]:
+    """Every module or package of graviton_commands that runs with `python -m`: the inventory these tests and
+    `make bench` follow, so a new command is held to the same start-up rules without being listed by hand."""
+    found = []
+    for module in pkgutil.iter_modules(graviton_commands.__path__):
+        path = Path(module.module_finder.path, module.name)  # type: ignore[union-attr]
+        if module.ispkg:
+            runnable = (path / "__main__.py").is_file()
+        else:
+            runnable = 'if __name__ == "__main__":' in path.with_suffix(".py").read_text()
+        if runnable:
+            found.append(module.name)
+    return tuple(sorted(found))
+
+
+COMMANDS = runnable_commands()
 HEAVY = ("aws_cdk", "jsii", "constructs", "cdk_nag")
 
 
@@ -59,3 +66,11 @@ def test_help_imports_neither_aws_cdk_nor_boto3(command):
     )
     loaded = {m.split(".")[0] for m in modules_after(code)}
     assert not loaded & {*HEAVY, "boto3", "botocore"}
+
+
+def test_every_command_is_in_the_inventory_and_timed_by_make_bench():
+    from bench.commands import COMMANDS as TIMED  # tests/bench/commands.py
+
+    assert {"verify", "cost", "docker_push", "new_service", "preflight"} <= set(COMMANDS)
+    timed = {args[1].removeprefix("graviton_commands.") for args in TIMED.values()}
+    assert timed == set(COMMANDS), "make bench times each command's --help and one refusal"
