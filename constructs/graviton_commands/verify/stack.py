@@ -108,7 +108,7 @@ def connect(
             environment,
             region=region or settings.region,
             account=settings.account,
-            region_sources="--region, AWS_REGION, AWS_DEFAULT_REGION nor the profile",
+            region_sources=f"--region, {aws_session.REGION_SOURCES}",
             credentials_hint=", or check endpoints only with --no-aws --url SERVICE=URL",
             purpose="the AWS checks need",
             connect_timeout=10,
