@@ -19,7 +19,8 @@ STACK_dev := DevStack
 STACK_test := TestStack
 STACK_prod := ProdStack
 STACK = $(or $(STACK_$(ENV)),$(error ENV=$(ENV) is not allowed; use ENV=dev, ENV=test or ENV=prod))
-# cdk -c overrides for the pipeline targets: make deploy-pipeline CONTEXT="-c pipeline_branch=release"
+# -c overrides for every target that synthesizes or reads cdk.json, the same in each, so a diff previews exactly
+# what the deploy does: make synth CONTEXT="-c eks=dev", then make deploy ENV=dev CONTEXT="-c eks=dev"
 CONTEXT ?=
 
 .PHONY: help setup synth cost test lint docs bench deploy diff verify deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
@@ -42,11 +43,11 @@ node_modules/.installed: package.json package-lock.json
 setup: $(VENV)/.installed node_modules/.installed ## create .venv and install the pinned CDK CLI (skipped when nothing changed)
 
 synth: setup ## synthesize every stack into cdk.out/ and print a summary
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet $(CONTEXT)
 	@$(PY) -m graviton_commands.summary cdk.out
 
 cost: setup ## monthly cost per environment on arm64 vs x86, from cdk.out and cdk.json's usage; chart in cdk.out/cost.svg
-	@$(PY) -m graviton_commands.cost cdk.out $(COST_ARGS)
+	@$(PY) -m graviton_commands.cost cdk.out $(CONTEXT) $(COST_ARGS)
 
 # pytest keeps its rewritten test modules, and Python our modules, in __pycache__/ (git-ignored; the Lambda asset
 # folders and .dockerignore files leave it out), so the next run's workers and the commands the tests start do
@@ -70,13 +71,13 @@ lint: setup ## ruff only
 # --import-existing-resources: a repository the stack's last instance retained (same name, no stack) is adopted
 # instead of failing the create with "already exists", images and all (docs/operations.md#delete-and-deploy-again).
 deploy: setup ## deploy one environment: make deploy ENV=dev (cdk deploy DevStack, adopting repositories it retained)
-	$(CDK) deploy $(STACK) --import-existing-resources
+	$(CDK) deploy $(STACK) --import-existing-resources $(CONTEXT)
 
 diff: setup ## show what a deploy would change: make diff ENV=dev
-	$(CDK) diff $(STACK)
+	$(CDK) diff $(STACK) $(CONTEXT)
 
 verify: setup ## check in AWS that ENV runs on arm64 only (images, functions, tasks, builds, nodes, GET /arch): make verify ENV=dev [VERIFY_ARGS=--json|--deep]
-	@$(PY) -m graviton_commands.verify --env $(ENV) --stack $(STACK) $(VERIFY_ARGS)
+	@$(PY) -m graviton_commands.verify --env $(ENV) --stack $(STACK) $(CONTEXT) $(VERIFY_ARGS)
 
 deploy-pipeline: setup ## deploy PipelineStack once (it updates itself on push after that); needs the pipeline_* keys
 	@$(PY) -m graviton_commands.pipeline_settings $(CONTEXT)
@@ -91,14 +92,14 @@ docker-push-test: ## the same for test: make docker-push-test SERVICE=api
 docker-push-prod: ## the same for prod: make docker-push-prod SERVICE=api
 docker-push-dev docker-push-test docker-push-prod: docker-push-%: setup
 	@[ -n "$(SERVICE)" ] || { echo "make: SERVICE is required: make docker-push-$* SERVICE=<name from cdk.json>" >&2; exit 2; }
-	scripts/docker-push.sh $* $(SERVICE) $(DOCKERFILE)
+	scripts/docker-push.sh $* $(SERVICE) $(DOCKERFILE) $(CONTEXT)
 
 docker-build: setup ## local test build with this machine's Docker, never pushed: make docker-build [ARCH=amd64] [SERVICE=api]
-	$(PY) -m graviton_commands.docker_build --arch $(ARCH) $(SERVICE)
+	$(PY) -m graviton_commands.docker_build --arch $(ARCH) $(CONTEXT) $(SERVICE)
 
 .PHONY: refresh-pins
 refresh-pins: setup ## lock each service's requirements to hashed aarch64 wheels, pin base images by digest [PINS_ARGS=--check]
-	@$(PY) -m graviton_commands.refresh_pins $(PINS_ARGS)
+	@$(PY) -m graviton_commands.refresh_pins $(CONTEXT) $(PINS_ARGS)
 
 clean: ## remove cdk.out (keeps .venv and node_modules)
 	rm -rf cdk.out
