@@ -545,12 +545,74 @@ def _unwrap(annotation: Any) -> Any:
         return annotation
 
 
+@dataclass(frozen=True)
+class Setting:
+    """What a dotted `-c` key (`environments.dev.region`) addresses in the settings models."""
+
+    # "block": settings by key (an environment); "named": blocks by name (environments, services); "keyed": values
+    # by key (build_args); "value": one setting.
+    kind: Literal["block", "named", "keyed", "value"]
+    keys: tuple[str, ...] = ()  # a block's settings
+    text: bool = False  # a value that is text (a name, an id, a region), never read as JSON
+
+    def parse(self, given: Any) -> Any:
+        """A `-c` value: JSON when it parses (numbers, true/false, null, lists, objects), else the text; a setting
+        that is text keeps it as given (an account id's digits), but for `null`."""
+        if not isinstance(given, str):
+            return given
+        try:
+            parsed = json.loads(given)
+        except json.JSONDecodeError:
+            return given
+        return given if self.text and parsed is not None and not isinstance(parsed, str) else parsed
+
+
+def setting_at(path: Sequence[str]) -> Setting:
+    """The setting a dotted `-c` key names, by the models: `('environments', 'dev', 'region')` -> a text value.
+
+    The part after `environments`, `services` or `build_args` is a name, taken as it comes (the data decides
+    whether it exists). ConfigError with one line when a part is no setting there, or goes inside a single value.
+    """
+    annotation: Any = AppConfig
+    for depth, part in enumerate(path):
+        current = _unwrap(annotation)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part not in current.model_fields:
+                where = f"of {_dotted(path[:depth])}" if depth else "at the top level"
+                raise ConfigError(f"'{part}' is not a setting {where}; allowed keys: {', '.join(current.model_fields)}")
+            annotation = current.model_fields[part].annotation
+        elif _is_block(_item(current)) or get_origin(current) is dict:  # the part is a name or a key
+            annotation = get_args(current)[-1]
+        else:
+            raise ConfigError(f"'{_dotted(path[:depth])}' is one value, with no settings inside; give it whole")
+    current = _unwrap(annotation)
+    if _is_block(current):
+        return Setting("block", keys=tuple(current.model_fields))
+    if _is_block(_item(current)):
+        return Setting("named")
+    if get_origin(current) is dict:
+        return Setting("keyed")
+    is_text = current is str or (get_origin(current) is Literal and all(isinstance(a, str) for a in get_args(current)))
+    return Setting("value", text=is_text)
+
+
+def _is_block(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _item(annotation: Any) -> Any:
+    """A list's or a dict's item type (unwrapped); None for anything else."""
+    return _unwrap(get_args(annotation)[-1]) if get_origin(annotation) in (list, dict) else None
+
+
 __all__ = [
     "CONTEXT_KEYS",
     "AppConfig",
     "ConfigError",
     "EnvironmentConfig",
     "ServiceConfig",
+    "Setting",
     "UsageConfig",
     "load_config",
+    "setting_at",
 ]

@@ -6,9 +6,12 @@ only.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-from collections.abc import Mapping, Sequence
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ LOOKUPS_FILE = "cdk.context.json"
 CLI_CONTEXT_VARIABLE = "CDK_CONTEXT_JSON"
 # Where it puts the part that does not fit in an environment variable (128 KiB): a JSON file of the other keys.
 CLI_OVERFLOW_VARIABLE = "CONTEXT_OVERFLOW_LOCATION_ENV"
+# One setting inside one of the app's own keys: `environments.dev.region`. CDK's own keys carry ':', '@' or '/'.
+DOTTED_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)+$")
 
 
 class ContextError(ValueError):
@@ -51,6 +56,10 @@ def read_json(path: Path) -> Any:
         raise ContextError(f"{path} is not JSON ({err.msg}, line {err.lineno})") from None
 
 
+def _warn(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def parse_overrides(overrides: Sequence[str]) -> dict[str, str]:
     """`-c key=value` pairs, as the CDK CLI takes them: the value is a string, read later by the setting it sets."""
     parsed: dict[str, str] = {}
@@ -68,13 +77,16 @@ def read_context(
     *,
     config_file: Path | None = None,
     environ: Mapping[str, str] = os.environ,
+    warn: Callable[[str], None] = _warn,
 ) -> Context:
     """The context `cdk synth` would give the app in `root` (whose cdk.json is `config_file`, by default
     `root/cdk.json`).
 
     Under the CDK CLI (`CDK_CONTEXT_JSON` set) that is the CLI's own merge, with the keys it moved to its overflow
     file when the context is large; otherwise cdk.json's `context`, then
-    cdk.context.json, then `overrides`.
+    cdk.context.json, then `overrides`. Then dotted keys set one setting each (ContextError in one line for a
+    path the settings do not have), and `warn` gets one line for each override that drops environments or services
+    cdk.json has (default: stderr).
     """
     path = config_file or root / CONFIG_FILE
     document = read_json(path)
@@ -96,4 +108,82 @@ def read_context(
         values = {**given, **overflow, **parse_overrides(overrides)}
     else:
         values = {**committed, **lookups, **parse_overrides(overrides)}
+    _read_whole_values(values, committed)
+    for key in [key for key in values if DOTTED_KEY.match(key)]:
+        _set_one(values, key, values.pop(key))
+    for line in _dropped(values, committed):
+        warn(line)
     return Context(values=values, committed=committed, lookups=lookups)
+
+
+def _read_whole_values(values: dict[str, Any], committed: Mapping[str, Any]) -> None:
+    """A whole object or list given with `-c` arrives as JSON text: read it, so a dotted key can change it and the
+    names it drops can be told (text that is not JSON is left for the settings to refuse)."""
+    for key, value in values.items():
+        if isinstance(value, str) and isinstance(committed.get(key), dict | list):
+            try:
+                parsed = json.loads(value)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(parsed, type(committed[key])):
+                values[key] = parsed
+
+
+def _set_one(values: dict[str, Any], key: str, given: Any) -> None:
+    """Set the one setting a dotted key names, copying what it changes (cdk.json's value stays as committed)."""
+    from graviton_app.config import ConfigError, setting_at  # pydantic: only for a dotted key
+
+    parts = key.split(".")
+
+    def refuse(reason: str) -> ContextError:
+        return ContextError(f"-c {key}={given}: {reason}")
+
+    try:
+        leaf = setting_at(parts)
+    except ConfigError as err:
+        raise refuse(str(err)) from None
+    holder: Any = values  # the object or list that holds the next part, at `slot`
+    slot: str | int = parts[0]
+    for depth, part in enumerate(parts[1:], start=1):
+        present = slot < len(holder) if isinstance(slot, int) else slot in holder
+        container = copy.copy(holder[slot]) if present and holder[slot] is not None else {}
+        holder[slot] = container
+        where = ".".join(parts[:depth])
+        if isinstance(container, list):
+            names = [item.get("name") for item in container if isinstance(item, dict)]
+            if part not in names:
+                raise refuse(f"{where} has no item named '{part}'; named: {', '.join(map(str, names)) or 'none'}")
+            holder, slot = container, names.index(part)
+        elif isinstance(container, dict):
+            if part not in container and setting_at(parts[:depth]).kind == "named":
+                raise refuse(f"{where} has no '{part}'; it has: {', '.join(container) or 'none'}")
+            holder, slot = container, part
+        else:
+            raise refuse(f"'{where}' = {json.dumps(container)} holds no settings; give {where} whole")
+    holder[slot] = leaf.parse(given)
+
+
+def _dropped(values: Mapping[str, Any], committed: Mapping[str, Any]) -> list[str]:
+    """A warning line for each key whose override leaves out environments or services cdk.json has."""
+    lines = []
+    for key, value in values.items():
+        kept, had = _names(value), _names(committed.get(key))
+        if had is None or kept is None or value == committed.get(key):
+            continue
+        dropped = [name for name in had if name not in kept]
+        if dropped:
+            example = f"{key}.{kept[0] if kept else had[0]}.<key>=VALUE"
+            lines.append(
+                f"warning: -c {key} drops {', '.join(dropped)} from {CONFIG_FILE}; use -c {example} to change one"
+                " setting"
+            )
+    return lines
+
+
+def _names(value: Any) -> list[str] | None:
+    """The names of a block of named blocks: an object's keys (environments), or its items' `name`s (services)."""
+    if isinstance(value, dict) and value and all(isinstance(item, dict) for item in value.values()):
+        return list(value)
+    if isinstance(value, list) and value and all(isinstance(item, dict) and "name" in item for item in value):
+        return [str(item["name"]) for item in value]
+    return None
