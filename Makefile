@@ -47,7 +47,7 @@ synth: setup ## synthesize every stack into cdk.out/ and print a summary
 	@$(PY) -m graviton_commands.summary cdk.out
 
 cost: setup ## monthly cost per environment on arm64 vs x86, from cdk.out and cdk.json's usage; chart in cdk.out/cost.svg
-	@$(PY) -m graviton_commands.cost cdk.out $(CONTEXT) $(COST_ARGS)
+	@$(PY) -m graviton_commands.cost cdk.out $(strip $(CONTEXT) $(COST_ARGS))
 
 # pytest keeps its rewritten test modules, and Python our modules, in __pycache__/ (git-ignored; the Lambda asset
 # folders and .dockerignore files leave it out), so the next run's workers and the commands the tests start do
@@ -77,7 +77,7 @@ diff: setup ## show what a deploy would change: make diff ENV=dev
 	$(CDK) diff $(STACK) $(CONTEXT)
 
 verify: setup ## check in AWS that ENV runs on arm64 only (images, functions, tasks, builds, nodes, GET /arch): make verify ENV=dev [VERIFY_ARGS=--json|--deep]
-	@$(PY) -m graviton_commands.verify --env $(ENV) --stack $(STACK) $(CONTEXT) $(VERIFY_ARGS)
+	@$(PY) -m graviton_commands.verify --env $(ENV) --stack $(STACK) $(strip $(CONTEXT) $(VERIFY_ARGS))
 
 deploy-pipeline: setup ## deploy PipelineStack once (it updates itself on push after that); needs the pipeline_* keys
 	@$(PY) -m graviton_commands.pipeline_settings $(CONTEXT)
@@ -95,11 +95,11 @@ docker-push-dev docker-push-test docker-push-prod: docker-push-%: setup
 	scripts/docker-push.sh $* $(SERVICE) $(DOCKERFILE) $(CONTEXT)
 
 docker-build: setup ## local test build with this machine's Docker, never pushed: make docker-build [ARCH=amd64] [SERVICE=api]
-	$(PY) -m graviton_commands.docker_build --arch $(ARCH) $(CONTEXT) $(SERVICE)
+	$(PY) -m graviton_commands.docker_build --arch $(ARCH) $(strip $(CONTEXT) $(SERVICE))
 
 .PHONY: refresh-pins
 refresh-pins: setup ## lock each service's requirements to hashed aarch64 wheels, pin base images by digest [PINS_ARGS=--check]
-	@$(PY) -m graviton_commands.refresh_pins $(CONTEXT) $(PINS_ARGS)
+	@$(PY) -m graviton_commands.refresh_pins $(strip $(CONTEXT) $(PINS_ARGS))
 
 clean: ## remove cdk.out (keeps .venv and node_modules)
 	rm -rf cdk.out
