@@ -86,7 +86,8 @@ def configuration_page() -> str:
         "# Configuration: `cdk.json` context",
         "",
         "Every setting the app reads, validated before any construct is built. A bad value stops `cdk synth` (and"
-        " every command) with one line naming the key, the value and what is allowed. Keys with `@`, `:` or `/`"
+        " every command) with one line naming the key, the value and what is allowed, starting with where the value"
+        " came from: `-c <key>`, `cdk.context.json` or `cdk.json`. Keys with `@`, `:` or `/`"
         " are CDK's own and are left alone; any other unknown key is refused.",
         "",
         "Override a top-level key with `-c KEY=VALUE` on `cdk synth`, any command, or make's"

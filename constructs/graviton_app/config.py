@@ -33,13 +33,12 @@ from graviton import constants as defaults
 from graviton.constants import FARGATE_MEMORY, LOG_RETENTION_DAYS, PLATFORM, PLATFORM_ARGS
 from graviton.guardrails.instance_types import is_graviton
 from graviton_app import naming
+from graviton_app.context import OWN_KEY  # CDK's own keys are left alone
 
 DOCKER_ROOT = naming.DOCKER_ROOT
 EnvironmentName = Literal["dev", "test", "prod"]
 ServiceTarget = Literal["lambda", "ecs", "eks"]
 
-# Plain lower-case keys are ours; CDK's own keys carry '@', ':' or '/' and are left alone.
-_OWN_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -457,24 +456,38 @@ def _docker_root(info: ValidationInfo) -> Path:
     return Path(info.context["root"]) / DOCKER_ROOT
 
 
-def load_config(context: Mapping[str, Any], *, root: Path) -> AppConfig:
+# Where the value at a settings error's location came from (`Context.origin`): cdk.json, `-c <key>`, ...
+Origin = Callable[[Sequence[str | int]], str]
+
+
+def _in_cdk_json(loc: Sequence[str | int]) -> str:
+    return "cdk.json"
+
+
+def load_config(context: Mapping[str, Any], *, root: Path, origin: Origin | None = None) -> AppConfig:
     """Validate the app's context keys; raise ConfigError with one line on the first bad value.
 
     `context` is the whole CDK context (cdk.json, cdk.context.json and `-c` overrides, merged by CDK, or by
-    `graviton_app.context.read_context`); `root` is the repository root that holds docker/.
+    `graviton_app.context.read_context`); `root` is the repository root that holds docker/; `origin` names where
+    the value at an error's location came from, which starts the line (default: cdk.json; `Context.origin` tells
+    `-c <key>`, cdk.context.json and cdk.json apart).
     """
-    unknown = sorted(key for key in context if _OWN_KEY.match(key) and key not in CONTEXT_KEYS)
+    origin = origin or _in_cdk_json
+    unknown = sorted(key for key in context if OWN_KEY.match(key) and key not in CONTEXT_KEYS)
     if unknown:
-        raise ConfigError(f"cdk.json: unknown context key '{unknown[0]}'; allowed keys: {', '.join(CONTEXT_KEYS)}")
+        raise ConfigError(
+            f"{origin((unknown[0],))}: unknown context key '{unknown[0]}'; allowed keys: {', '.join(CONTEXT_KEYS)}"
+        )
     ours = {key: context[key] for key in CONTEXT_KEYS if key in context}
     try:
         return AppConfig.model_validate(ours, context={"root": root})
     except ValidationError as err:
-        raise ConfigError(_one_line(err)) from None
+        raise ConfigError(_one_line(err, origin)) from None
 
 
-def _one_line(err: ValidationError) -> str:
-    """The first error as `cdk.json: <key> = <value>: <what is allowed>`.
+def _one_line(err: ValidationError, origin: Origin = _in_cdk_json) -> str:
+    """The first error as `<origin>: <key> = <value>: <what is allowed>`, where origin is cdk.json, `-c <key>` or
+    cdk.context.json, as `origin` says for the error's location.
 
     An unknown key is reported before anything else in its block, as the block is refused whole.
     """
@@ -492,16 +505,22 @@ def _one_line(err: ValidationError) -> str:
         if retired:
             error = min(retired, key=lambda e: str(e["loc"][-1]))
             replaced_by = model.retired[str(error["loc"][-1])]
-            return f"cdk.json: '{_dotted(error['loc'])}' = {_shown(error['input'])} is not allowed: {replaced_by}"
+            return (
+                f"{origin(error['loc'])}: '{_dotted(error['loc'])}' = {_shown(error['input'])} is not allowed:"
+                f" {replaced_by}"
+            )
         allowed = ", ".join(model.model_fields)
-        return f"cdk.json: '{_dotted(loc)}' = <dict> is not allowed: unknown key '{keys[0]}'; allowed keys: {allowed}"
+        return (
+            f"{origin((*loc, keys[0]))}: '{_dotted(loc)}' = <dict> is not allowed: unknown key '{keys[0]}'; allowed"
+            f" keys: {allowed}"
+        )
     key = _dotted(first["loc"]) or "context"
     reason = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
     if first["type"] == "missing":
-        return f"cdk.json: '{key}' is missing; it is required"
+        return f"{origin(first['loc'])}: '{key}' is missing; it is required"
     if "[key]" in first["loc"]:
-        return f"cdk.json: '{key}' is not allowed as a key of '{key.rsplit('.', 1)[0]}': {reason}"
-    return f"cdk.json: '{key}' = {_shown(first['input'])} is not allowed: {reason}"
+        return f"{origin(first['loc'])}: '{key}' is not allowed as a key of '{key.rsplit('.', 1)[0]}': {reason}"
+    return f"{origin(first['loc'])}: '{key}' = {_shown(first['input'])} is not allowed: {reason}"
 
 
 def _shown(value: Any) -> str:
@@ -610,6 +629,7 @@ __all__ = [
     "AppConfig",
     "ConfigError",
     "EnvironmentConfig",
+    "Origin",
     "ServiceConfig",
     "Setting",
     "UsageConfig",

@@ -23,7 +23,9 @@ LOOKUPS_FILE = "cdk.context.json"
 CLI_CONTEXT_VARIABLE = "CDK_CONTEXT_JSON"
 # Where it puts the part that does not fit in an environment variable (128 KiB): a JSON file of the other keys.
 CLI_OVERFLOW_VARIABLE = "CONTEXT_OVERFLOW_LOCATION_ENV"
-# One setting inside one of the app's own keys: `environments.dev.region`. CDK's own keys carry ':', '@' or '/'.
+# The app's own keys are plain lower-case; CDK's own carry '@', ':' or '/'.
+OWN_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+# One setting inside one of the app's own keys: `environments.dev.region`.
 DOTTED_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)+$")
 
 
@@ -38,12 +40,48 @@ class Context:
     values: Mapping[str, Any]
     committed: Mapping[str, Any]
     lookups: Mapping[str, Any] = field(default_factory=dict)
+    # Keys given with `-c` whole (`environments`), and the dotted ones (`environments.dev.region`), as given.
+    whole_overrides: tuple[str, ...] = ()
+    dotted_overrides: tuple[str, ...] = ()
 
     def overridden(self) -> list[str]:
         """Keys whose value differs from cdk.json's: given with `-c` only."""
         return [
             key for key, value in self.values.items() if key not in self.lookups and value != self.committed.get(key)
         ]
+
+    def origin(self, loc: Sequence[str | int]) -> str:
+        """Where the value at `loc` (a settings error's location; an index picks an item of the merged values)
+        came from: `-c <key>` when an override set it or the block holding it, else cdk.context.json or cdk.json."""
+        path = self._named(loc)
+        if not path:
+            given = [*self.whole_overrides, *self.dotted_overrides]
+            return f"{CONFIG_FILE} with -c {', '.join(given)}" if given else CONFIG_FILE
+        dotted = ".".join(path)
+        for key in self.dotted_overrides:  # the setting itself, a block holding it, or a setting of the block
+            if dotted == key or dotted.startswith(f"{key}.") or key.startswith(f"{dotted}."):
+                return f"-c {key}"
+        if path[0] in self.whole_overrides:
+            return f"-c {path[0]}"
+        if path[0] in self.lookups and self.values.get(path[0]) == self.lookups[path[0]]:
+            return LOOKUPS_FILE
+        return CONFIG_FILE
+
+    def _named(self, loc: Sequence[str | int]) -> list[str]:
+        """`('services', 1, 'targets')` -> `['services', 'web', 'targets']`: a listed block by its name."""
+        path: list[str] = []
+        node: Any = self.values
+        for part in loc:
+            if part == "[key]":
+                continue
+            if isinstance(part, int) and isinstance(node, list) and part < len(node):
+                node = node[part]
+                name = node.get("name") if isinstance(node, dict) else None
+                path.append(str(name) if name is not None else str(part))
+            else:
+                node = node.get(part) if isinstance(node, dict) else None
+                path.append(str(part))
+        return path
 
 
 def read_json(path: Path) -> Any:
@@ -109,11 +147,17 @@ def read_context(
     else:
         values = {**committed, **lookups, **parse_overrides(overrides)}
     _read_whole_values(values, committed)
-    for key in [key for key in values if DOTTED_KEY.match(key)]:
+    dotted = tuple(key for key in values if DOTTED_KEY.match(key))
+    whole = tuple(
+        key
+        for key, value in values.items()
+        if OWN_KEY.match(key) and value != committed.get(key) and (key not in lookups or value != lookups[key])
+    )
+    for key in dotted:
         _set_one(values, key, values.pop(key))
     for line in _dropped(values, committed):
         warn(line)
-    return Context(values=values, committed=committed, lookups=lookups)
+    return Context(values=values, committed=committed, lookups=lookups, whole_overrides=whole, dotted_overrides=dotted)
 
 
 def _read_whole_values(values: dict[str, Any], committed: Mapping[str, Any]) -> None:

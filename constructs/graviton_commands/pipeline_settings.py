@@ -31,7 +31,7 @@ def check(root: Path, overrides: Sequence[str] = ()) -> tuple[int, str, list[str
 
     try:
         context = read_context(root, overrides)
-        config = load_config(context.values, root=root)
+        config = load_config(context.values, root=root, origin=context.origin)
     except (ConfigError, ContextError) as err:
         return 2, str(err), []
     missing = config.pipeline_missing

@@ -46,7 +46,7 @@ def test_the_check_names_only_the_keys_still_missing():
 
 def test_a_bad_setting_is_one_line_naming_it():
     error = one_line_error(run([*CHECK, "-c", "pipeline_connection_arn=github", "-c", "pipeline_repository=a/b"]))
-    assert error.startswith("cdk.json: 'pipeline_connection_arn' = \"github\" is not allowed: ")
+    assert error.startswith("-c pipeline_connection_arn: 'pipeline_connection_arn' = \"github\" is not allowed: ")
 
 
 def committed_root(tmp_path, context: dict, zones: dict | None = None):

@@ -83,7 +83,8 @@ def environment_settings(root: Path, overrides: Sequence[str], environment: str)
     from graviton_app.context import ContextError, read_context
 
     try:
-        config = load_config(read_context(root, overrides).values, root=root)
+        context = read_context(root, overrides)
+        config = load_config(context.values, root=root, origin=context.origin)
     except (ConfigError, ContextError) as err:
         raise Fatal(str(err)) from None
     if environment not in config.environments:
