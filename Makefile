@@ -79,7 +79,7 @@ diff: setup ## show what a deploy would change: make diff ENV=dev
 verify: setup ## check in AWS that ENV runs on arm64 only (images, functions, tasks, builds, nodes, GET /arch): make verify ENV=dev [VERIFY_ARGS=--json|--deep]
 	@$(PY) -m graviton_commands.verify --env $(ENV) --stack $(STACK) $(strip $(CONTEXT) $(VERIFY_ARGS))
 
-deploy-pipeline: setup ## deploy PipelineStack once (it updates itself on push after that); needs the pipeline_* keys
+deploy-pipeline: setup ## deploy PipelineStack once (it updates itself on push after that); needs the pipeline_* keys in cdk.json
 	@$(PY) -m graviton_commands.pipeline_settings $(CONTEXT)
 	$(CDK) deploy PipelineStack $(CONTEXT)
 
