@@ -25,8 +25,12 @@ CONTEXT ?=
 
 .PHONY: help setup synth cost test lint docs bench deploy diff verify deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
 
+# The docker-push targets and ENV values as cdk.json allows them (graviton_commands.make_help, standard library only);
+# the static list when cdk.json or .venv cannot be read.
 help: ## list the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
+	@lines=$$(grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'); \
+	{ printf '%s\n' "$$lines" | $(PY) -m graviton_commands.make_help $(CONTEXT) 2>/dev/null || printf '%s\n' "$$lines"; } \
+	| expand -t 20
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt $(wildcard docker/*/requirements.txt) pyproject.toml
 	@command -v python3 >/dev/null || { echo "make: python3 (3.11 or newer) is required" >&2; exit 1; }
