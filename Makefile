@@ -22,13 +22,18 @@ STACK = $(or $(STACK_$(ENV)),$(error ENV=$(ENV) is not allowed; use ENV=dev, ENV
 # when cdk deploy asks before deploying: never (scripts and CI), any-change, broadening (CDK's default) or destructive.
 REQUIRE_APPROVAL ?=
 APPROVAL = $(if $(REQUIRE_APPROVAL),$(if $(filter never any-change broadening destructive,$(REQUIRE_APPROVAL)),--require-approval $(REQUIRE_APPROVAL),$(error REQUIRE_APPROVAL=$(REQUIRE_APPROVAL) is not allowed; use never, any-change, broadening or destructive)))
-# cdk -c overrides for the pipeline targets: make deploy-pipeline CONTEXT="-c pipeline_branch=release"
+# -c overrides for every target that synthesizes or reads cdk.json, the same in each, so a diff previews exactly
+# what the deploy does: make synth CONTEXT="-c eks=dev", then make deploy ENV=dev CONTEXT="-c eks=dev"
 CONTEXT ?=
 
 .PHONY: help setup synth cost test lint docs bench deploy diff verify deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
 
+# The docker-push targets and ENV values as cdk.json allows them (graviton_commands.make_help, standard library only);
+# the static list when cdk.json or .venv cannot be read.
 help: ## list the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
+	@lines=$$(grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'); \
+	{ printf '%s\n' "$$lines" | $(PY) -m graviton_commands.make_help $(CONTEXT) 2>/dev/null || printf '%s\n' "$$lines"; } \
+	| expand -t 20
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt $(wildcard docker/*/requirements.txt) pyproject.toml
 	@command -v python3 >/dev/null || { echo "make: python3 (3.11 or newer) is required" >&2; exit 1; }
@@ -45,11 +50,11 @@ node_modules/.installed: package.json package-lock.json
 setup: $(VENV)/.installed node_modules/.installed ## create .venv and install the pinned CDK CLI (skipped when nothing changed)
 
 synth: setup ## synthesize every stack into cdk.out/ and print a summary
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet $(CONTEXT)
 	@$(PY) -m graviton_commands.summary cdk.out
 
 cost: setup ## monthly cost per environment on arm64 vs x86, from cdk.out and cdk.json's usage; chart in cdk.out/cost.svg
-	@$(PY) -m graviton_commands.cost cdk.out $(COST_ARGS)
+	@$(PY) -m graviton_commands.cost cdk.out $(strip $(CONTEXT) $(COST_ARGS))
 
 # pytest keeps its rewritten test modules, and Python our modules, in __pycache__/ (git-ignored; the Lambda asset
 # folders and .dockerignore files leave it out), so the next run's workers and the commands the tests start do
@@ -85,9 +90,9 @@ diff: setup ## show what a deploy would change: make diff ENV=dev
 	$(CDK) diff --app cdk.out $(STACK)
 
 verify: setup ## check in AWS that ENV runs on arm64 only (images, functions, tasks, builds, nodes, GET /arch): make verify ENV=dev [VERIFY_ARGS=--json|--deep]
-	@$(PY) -m graviton_commands.verify --env $(ENV) --stack $(STACK) $(VERIFY_ARGS)
+	@$(PY) -m graviton_commands.verify --env $(ENV) --stack $(STACK) $(strip $(CONTEXT) $(VERIFY_ARGS))
 
-deploy-pipeline: setup ## deploy PipelineStack once (it updates itself on push after that); needs the pipeline_* keys
+deploy-pipeline: setup ## deploy PipelineStack once (it updates itself on push after that); needs the pipeline_* keys in cdk.json
 	@$(PY) -m graviton_commands.pipeline_settings $(CONTEXT)
 	$(CDK) deploy PipelineStack $(CONTEXT)
 
@@ -100,10 +105,10 @@ docker-push-test: ## the same for test: make docker-push-test SERVICE=api
 docker-push-prod: ## the same for prod: make docker-push-prod SERVICE=api
 docker-push-dev docker-push-test docker-push-prod: docker-push-%: setup
 	@[ -n "$(SERVICE)" ] || { echo "make: SERVICE is required: make docker-push-$* SERVICE=<name from cdk.json>" >&2; exit 2; }
-	scripts/docker-push.sh $* $(SERVICE) $(DOCKERFILE)
+	scripts/docker-push.sh $* $(SERVICE) $(DOCKERFILE) $(CONTEXT)
 
 docker-build: setup ## local test build with this machine's Docker, never pushed: make docker-build [ARCH=amd64] [SERVICE=api]
-	$(PY) -m graviton_commands.docker_build --arch $(ARCH) $(SERVICE)
+	$(PY) -m graviton_commands.docker_build --arch $(ARCH) $(strip $(CONTEXT) $(SERVICE))
 
 .PHONY: new-service
 new-service: setup ## add a service: docker/NAME/ from a template, and its cdk.json entry: make new-service NAME=orders TARGET=lambda|ecs|eks|ecs,eks
@@ -111,7 +116,7 @@ new-service: setup ## add a service: docker/NAME/ from a template, and its cdk.j
 
 .PHONY: refresh-pins
 refresh-pins: setup ## lock each service's requirements to hashed aarch64 wheels, pin base images by digest [PINS_ARGS=--check]
-	@$(PY) -m graviton_commands.refresh_pins $(PINS_ARGS)
+	@$(PY) -m graviton_commands.refresh_pins $(strip $(CONTEXT) $(PINS_ARGS))
 
 clean: ## remove cdk.out (keeps .venv and node_modules)
 	rm -rf cdk.out

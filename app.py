@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from graviton_app.config import AppConfig, ConfigError, load_config
+from graviton_app.config import AppConfig, ConfigError, Origin, load_config
 from graviton_app.context import ContextError, read_context
 from graviton_app.placement import placement_problem
 
@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent
 
 
-def settings(context: dict, *, root: Path = ROOT) -> AppConfig:
-    """The checked settings; ConfigError with one line for a bad value or a pipeline CDK could not place."""
-    config = load_config(context, root=root)
+def settings(context: dict, *, root: Path = ROOT, origin: Origin | None = None) -> AppConfig:
+    """The checked settings; ConfigError with one line for a bad value (starting with where it came from, as
+    `origin` says; default: cdk.json) or a pipeline CDK could not place."""
+    config = load_config(context, root=root, origin=origin)
     problem = None if config.pipeline_missing else placement_problem(config)
     if problem:
         raise ConfigError(problem)
@@ -67,8 +68,9 @@ def compose(app: cdk.App, config: AppConfig, *, root: Path = ROOT) -> dict[str, 
 
 def main() -> None:
     try:
-        context = dict(read_context(ROOT).values)
-        config = settings(context)
+        read = read_context(ROOT)
+        context = dict(read.values)
+        config = settings(context, origin=read.origin)
     except (ConfigError, ContextError) as err:
         sys.exit(str(err))
     app = new_app(context)

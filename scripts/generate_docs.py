@@ -86,9 +86,18 @@ def configuration_page() -> str:
         "# Configuration: `cdk.json` context",
         "",
         "Every setting the app reads, validated before any construct is built. A bad value stops `cdk synth` (and"
-        " every command) with one line naming the key, the value and what is allowed. Keys with `@`, `:` or `/`"
-        " are CDK's own and are left alone; any other unknown key is refused. Override one with `-c KEY=VALUE`"
-        " on `cdk synth` or any command; `environments` and `services` take JSON there.",
+        " every command) with one line naming the key, the value and what is allowed, starting with where the value"
+        " came from: `-c <key>`, `cdk.context.json` or `cdk.json`. Keys with `@`, `:` or `/`"
+        " are CDK's own and are left alone; any other unknown key is refused.",
+        "",
+        "Override a top-level key with `-c KEY=VALUE` on `cdk synth`, any command, or make's"
+        ' `CONTEXT="-c KEY=VALUE ..."` (objects and lists as JSON), or one setting inside it by its dotted path:'
+        " `-c environments.dev.region=eu-west-1`, `-c services.web.targets='[\"ecs\"]'` (a service by its `name`),"
+        " `-c environments.prod.usage.lambda_requests=1000000`. A dotted override keeps the rest of cdk.json's value."
+        " Its value is JSON when it parses, else text; a setting that is text keeps the text"
+        " (`-c environments.prod.account=123456789012`), but `null` unsets it. A path the settings do not have is"
+        " refused with the keys allowed there. An override of `environments` or `services` whole replaces cdk.json's"
+        " value: a warning names the environments or services it leaves out.",
     ]
     for title, model in BLOCKS:
         lines += ["", f"## `{title}`", "", (model.__doc__ or "").strip().splitlines()[0], ""]

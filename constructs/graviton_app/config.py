@@ -42,13 +42,12 @@ from graviton.workloads.container_settings import (
     check_user,
 )
 from graviton_app import naming
+from graviton_app.context import OWN_KEY  # CDK's own keys are left alone
 
 DOCKER_ROOT = naming.DOCKER_ROOT
 EnvironmentName = Literal["dev", "test", "prod"]
 ServiceTarget = Literal["lambda", "ecs", "eks"]
 
-# Plain lower-case keys are ours; CDK's own keys carry '@', ':' or '/' and are left alone.
-_OWN_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -616,24 +615,38 @@ def _docker_root(info: ValidationInfo) -> Path:
     return Path(info.context["root"]) / DOCKER_ROOT
 
 
-def load_config(context: Mapping[str, Any], *, root: Path) -> AppConfig:
+# Where the value at a settings error's location came from (`Context.origin`): cdk.json, `-c <key>`, ...
+Origin = Callable[[Sequence[str | int]], str]
+
+
+def _in_cdk_json(loc: Sequence[str | int]) -> str:
+    return "cdk.json"
+
+
+def load_config(context: Mapping[str, Any], *, root: Path, origin: Origin | None = None) -> AppConfig:
     """Validate the app's context keys; raise ConfigError with one line on the first bad value.
 
     `context` is the whole CDK context (cdk.json, cdk.context.json and `-c` overrides, merged by CDK, or by
-    `graviton_app.context.read_context`); `root` is the repository root that holds docker/.
+    `graviton_app.context.read_context`); `root` is the repository root that holds docker/; `origin` names where
+    the value at an error's location came from, which starts the line (default: cdk.json; `Context.origin` tells
+    `-c <key>`, cdk.context.json and cdk.json apart).
     """
-    unknown = sorted(key for key in context if _OWN_KEY.match(key) and key not in CONTEXT_KEYS)
+    origin = origin or _in_cdk_json
+    unknown = sorted(key for key in context if OWN_KEY.match(key) and key not in CONTEXT_KEYS)
     if unknown:
-        raise ConfigError(f"cdk.json: unknown context key '{unknown[0]}'; allowed keys: {', '.join(CONTEXT_KEYS)}")
+        raise ConfigError(
+            f"{origin((unknown[0],))}: unknown context key '{unknown[0]}'; allowed keys: {', '.join(CONTEXT_KEYS)}"
+        )
     ours = {key: context[key] for key in CONTEXT_KEYS if key in context}
     try:
         return AppConfig.model_validate(ours, context={"root": root})
     except ValidationError as err:
-        raise ConfigError(_one_line(err)) from None
+        raise ConfigError(_one_line(err, origin)) from None
 
 
-def _one_line(err: ValidationError) -> str:
-    """The first error as `cdk.json: <key> = <value>: <what is allowed>`.
+def _one_line(err: ValidationError, origin: Origin = _in_cdk_json) -> str:
+    """The first error as `<origin>: <key> = <value>: <what is allowed>`, where origin is cdk.json, `-c <key>` or
+    cdk.context.json, as `origin` says for the error's location.
 
     An unknown key is reported before anything else in its block, as the block is refused whole.
     """
@@ -651,19 +664,25 @@ def _one_line(err: ValidationError) -> str:
         if retired:
             error = min(retired, key=lambda e: str(e["loc"][-1]))
             replaced_by = model.retired[str(error["loc"][-1])]
-            return f"cdk.json: '{_dotted(error['loc'])}' = {_shown(error['input'])} is not allowed: {replaced_by}"
+            return (
+                f"{origin(error['loc'])}: '{_dotted(error['loc'])}' = {_shown(error['input'])} is not allowed:"
+                f" {replaced_by}"
+            )
         allowed = ", ".join(model.model_fields)
-        return f"cdk.json: '{_dotted(loc)}' = <dict> is not allowed: unknown key '{keys[0]}'; allowed keys: {allowed}"
+        return (
+            f"{origin((*loc, keys[0]))}: '{_dotted(loc)}' = <dict> is not allowed: unknown key '{keys[0]}'; allowed"
+            f" keys: {allowed}"
+        )
     refused = first.get("ctx", {}).get("error")
     if isinstance(refused, _RefusedAt):
-        return f"cdk.json: '{_dotted(refused.loc)}' = {_shown(refused.value)} is not allowed: {refused}"
+        return f"{origin(refused.loc)}: '{_dotted(refused.loc)}' = {_shown(refused.value)} is not allowed: {refused}"
     key = _dotted(first["loc"]) or "context"
     reason = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
     if first["type"] == "missing":
-        return f"cdk.json: '{key}' is missing; it is required"
+        return f"{origin(first['loc'])}: '{key}' is missing; it is required"
     if "[key]" in first["loc"]:
-        return f"cdk.json: '{key}' is not allowed as a key of '{key.rsplit('.', 1)[0]}': {reason}"
-    return f"cdk.json: '{key}' = {_shown(first['input'])} is not allowed: {reason}"
+        return f"{origin(first['loc'])}: '{key}' is not allowed as a key of '{key.rsplit('.', 1)[0]}': {reason}"
+    return f"{origin(first['loc'])}: '{key}' = {_shown(first['input'])} is not allowed: {reason}"
 
 
 def _shown(value: Any) -> str:
@@ -707,12 +726,75 @@ def _unwrap(annotation: Any) -> Any:
         return annotation
 
 
+@dataclass(frozen=True)
+class Setting:
+    """What a dotted `-c` key (`environments.dev.region`) addresses in the settings models."""
+
+    # "block": settings by key (an environment); "named": blocks by name (environments, services); "keyed": values
+    # by key (build_args); "value": one setting.
+    kind: Literal["block", "named", "keyed", "value"]
+    keys: tuple[str, ...] = ()  # a block's settings
+    text: bool = False  # a value that is text (a name, an id, a region), never read as JSON
+
+    def parse(self, given: Any) -> Any:
+        """A `-c` value: JSON when it parses (numbers, true/false, null, lists, objects), else the text; a setting
+        that is text keeps it as given (an account id's digits), but for `null`."""
+        if not isinstance(given, str):
+            return given
+        try:
+            parsed = json.loads(given)
+        except json.JSONDecodeError:
+            return given
+        return given if self.text and parsed is not None and not isinstance(parsed, str) else parsed
+
+
+def setting_at(path: Sequence[str]) -> Setting:
+    """The setting a dotted `-c` key names, by the models: `('environments', 'dev', 'region')` -> a text value.
+
+    The part after `environments`, `services` or `build_args` is a name, taken as it comes (the data decides
+    whether it exists). ConfigError with one line when a part is no setting there, or goes inside a single value.
+    """
+    annotation: Any = AppConfig
+    for depth, part in enumerate(path):
+        current = _unwrap(annotation)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part not in current.model_fields:
+                where = f"of {_dotted(path[:depth])}" if depth else "at the top level"
+                raise ConfigError(f"'{part}' is not a setting {where}; allowed keys: {', '.join(current.model_fields)}")
+            annotation = current.model_fields[part].annotation
+        elif _is_block(_item(current)) or get_origin(current) is dict:  # the part is a name or a key
+            annotation = get_args(current)[-1]
+        else:
+            raise ConfigError(f"'{_dotted(path[:depth])}' is one value, with no settings inside; give it whole")
+    current = _unwrap(annotation)
+    if _is_block(current):
+        return Setting("block", keys=tuple(current.model_fields))
+    if _is_block(_item(current)):
+        return Setting("named")
+    if get_origin(current) is dict:
+        return Setting("keyed")
+    is_text = current is str or (get_origin(current) is Literal and all(isinstance(a, str) for a in get_args(current)))
+    return Setting("value", text=is_text)
+
+
+def _is_block(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _item(annotation: Any) -> Any:
+    """A list's or a dict's item type (unwrapped); None for anything else."""
+    return _unwrap(get_args(annotation)[-1]) if get_origin(annotation) in (list, dict) else None
+
+
 __all__ = [
     "CONTEXT_KEYS",
     "AppConfig",
     "ConfigError",
     "EnvironmentConfig",
+    "Origin",
     "ServiceConfig",
+    "Setting",
     "UsageConfig",
     "load_config",
+    "setting_at",
 ]

@@ -5,6 +5,7 @@ boto3 is imported on first use, so `--help` and refusals never pay for it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -13,6 +14,10 @@ from graviton_commands.cli import Refusal
 
 # Connection errors, 5xx and throttling are botocore's to retry.
 RETRIES = {"mode": "standard", "max_attempts": 5}
+# The region variable the AWS CLI v2 and the other SDKs read first; boto3 reads only AWS_DEFAULT_REGION.
+REGION_VARIABLE = "AWS_REGION"
+# Where a region comes from after cdk.json, in that order: REGION_VARIABLE, then boto3's own sources.
+REGION_SOURCES = f"{REGION_VARIABLE}, AWS_DEFAULT_REGION nor the profile"
 
 
 @dataclass(frozen=True)
@@ -74,12 +79,13 @@ def connect(
     *,
     region: str | None,
     account: str | None,
-    region_sources: str = "AWS_REGION, AWS_DEFAULT_REGION nor the profile",
+    region_sources: str = REGION_SOURCES,
     credentials_hint: str = "",
     purpose: str = "this command needs",
     **config: Any,
 ) -> Connection:
-    """A session in `region` (else boto3's default) whose credentials are for `account` (when given).
+    """A session in `region` (cdk.json's), else AWS_REGION's, else boto3's default (AWS_DEFAULT_REGION, the
+    profile), whose credentials are for `account` (when given).
 
     Refuses in one line when boto3 is missing, no region is known, there are no credentials, or they belong to
     another account. `region_sources` names where else a region could have come from; `credentials_hint` ends the
@@ -92,6 +98,7 @@ def connect(
         from botocore.exceptions import NoCredentialsError
     except ImportError:
         raise Refusal(f"{purpose} boto3: run make setup (or pip install boto3){credentials_hint}") from None
+    region = region or os.environ.get(REGION_VARIABLE) or None
     session = boto3.Session(botocore_session=_botocore_session(), region_name=region)
     if not session.region_name:
         raise Refusal(

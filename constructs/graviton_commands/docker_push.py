@@ -38,7 +38,8 @@ def read_config(root: Path, overrides: list[str] | None = None) -> AppConfig:
     from graviton_app.context import ContextError, read_context
 
     try:
-        return load_config(read_context(root, overrides or ()).values, root=root)
+        context = read_context(root, overrides or ())
+        return load_config(context.values, root=root, origin=context.origin)
     except (ConfigError, ContextError) as err:
         raise Refusal(str(err)) from None
 

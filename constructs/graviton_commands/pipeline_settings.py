@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from graviton_app.config import AppConfig
 
 PROG = "python -m graviton_commands.pipeline_settings"
+# The one place the pipeline's settings can come from, said the same way whether they are missing or given with -c.
+COMMIT_THEM = (
+    "commit them to cdk.json: the pipeline synthesizes from the repository, and its first self-mutation would drop"
+    " a setting given with -c"
+)
 
 
 def check(root: Path, overrides: Sequence[str] = ()) -> tuple[int, str, list[str]]:
@@ -31,27 +36,20 @@ def check(root: Path, overrides: Sequence[str] = ()) -> tuple[int, str, list[str
 
     try:
         context = read_context(root, overrides)
-        config = load_config(context.values, root=root)
+        config = load_config(context.values, root=root, origin=context.origin)
     except (ConfigError, ContextError) as err:
         return 2, str(err), []
     missing = config.pipeline_missing
     if missing:
         keys = ", ".join(f"'{key}'" for key in missing)
-        return 2, f"cdk.json: PipelineStack needs {keys}; set them in cdk.json or with -c key=value", []
+        return 2, f"cdk.json: PipelineStack needs {keys}; {COMMIT_THEM}", []
     problem = placement_problem(config)
     if problem:
         return 2, problem, []
     uncommitted = context.overridden()
     if uncommitted:
         keys = ", ".join(f"'{key}'" for key in uncommitted)
-        return (
-            2,
-            (
-                f"cdk.json: {keys} set with -c only; commit to cdk.json: the pipeline synthesizes from the repository"
-                " and its first self-mutation would drop them"
-            ),
-            [],
-        )
+        return 2, f"cdk.json: {keys} set with -c only; {COMMIT_THEM}", []
     missing_zones = _missing_zone_lookups(context.lookups, config)
     if missing_zones:
         return (

@@ -225,7 +225,7 @@ def test_python_app_py_exits_with_the_line_and_no_traceback():
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip() and "!!" not in line]
     assert lines == [
-        "cdk.json: 'environments.dev.region' = \"mars-1\" is not allowed: "
+        "-c environments: 'environments.dev.region' = \"mars-1\" is not allowed: "
         "must be an AWS region such as 'us-east-1' or 'eu-west-1'"
     ]
 
@@ -234,5 +234,5 @@ def test_cdk_synth_with_a_bad_override_fails_with_the_line(tmp_path):
     result = run(["cdk", "synth", "--quiet", "-o", str(tmp_path), "-c", "project=Bad_Name"])
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "cdk.json: 'project' = \"Bad_Name\" is not allowed" in output
+    assert "-c project: 'project' = \"Bad_Name\" is not allowed" in output
     assert "Traceback" not in output

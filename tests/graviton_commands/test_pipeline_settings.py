@@ -13,8 +13,8 @@ from graviton_app.placement import needs_cross_account_keys, pipeline_placement
 
 CHECK = [sys.executable, "-m", "graviton_commands.pipeline_settings"]
 MISSING_BOTH = (
-    "cdk.json: PipelineStack needs 'pipeline_connection_arn', 'pipeline_repository'; "
-    "set them in cdk.json or with -c key=value\n"
+    "cdk.json: PipelineStack needs 'pipeline_connection_arn', 'pipeline_repository'; commit them to cdk.json: the"
+    " pipeline synthesizes from the repository, and its first self-mutation would drop a setting given with -c\n"
 )
 
 
@@ -40,13 +40,14 @@ def test_the_check_names_every_missing_key_in_one_line():
 def test_the_check_names_only_the_keys_still_missing():
     repository = f"pipeline_repository={PIPELINE_SETTINGS['pipeline_repository']}"
     assert one_line_error(run([*CHECK, "-c", repository])) == (
-        "cdk.json: PipelineStack needs 'pipeline_connection_arn'; set them in cdk.json or with -c key=value\n"
+        "cdk.json: PipelineStack needs 'pipeline_connection_arn'; commit them to cdk.json: the pipeline synthesizes"
+        " from the repository, and its first self-mutation would drop a setting given with -c\n"
     )
 
 
 def test_a_bad_setting_is_one_line_naming_it():
     error = one_line_error(run([*CHECK, "-c", "pipeline_connection_arn=github", "-c", "pipeline_repository=a/b"]))
-    assert error.startswith("cdk.json: 'pipeline_connection_arn' = \"github\" is not allowed: ")
+    assert error.startswith("-c pipeline_connection_arn: 'pipeline_connection_arn' = \"github\" is not allowed: ")
 
 
 def committed_root(tmp_path, context: dict, zones: dict | None = None):
@@ -77,8 +78,8 @@ def test_settings_given_only_with_c_are_refused_because_the_pipeline_would_drop_
         for arg in ("-c", f"{key}={PIPELINE_SETTINGS[key]}")
     ]
     assert one_line_error(run([*CHECK, *required])) == (
-        "cdk.json: 'pipeline_connection_arn', 'pipeline_repository' set with -c only; commit to cdk.json: the pipeline"
-        " synthesizes from the repository and its first self-mutation would drop them\n"
+        "cdk.json: 'pipeline_connection_arn', 'pipeline_repository' set with -c only; commit them to cdk.json: the"
+        " pipeline synthesizes from the repository, and its first self-mutation would drop a setting given with -c\n"
     )
 
 

@@ -27,7 +27,8 @@ def load_usage(config_path: Path, overrides: Sequence[str] = ()) -> dict[str, Us
     """Each configured environment's `usage` (with `-c` overrides), validated as `cdk synth` validates cdk.json."""
     root = config_path.resolve().parent  # the config's root holds docker/, which the services are checked against
     try:
-        config = load_config(read_context(root, overrides, config_file=config_path).values, root=root)
+        context = read_context(root, overrides, config_file=config_path)
+        config = load_config(context.values, root=root, origin=context.origin)
     except (ConfigError, ContextError) as err:
         raise CostError(str(err)) from None
     return {name: settings.usage for name, settings in config.environments.items()}

@@ -83,7 +83,8 @@ def environment_settings(root: Path, overrides: Sequence[str], environment: str)
     from graviton_app.context import ContextError, read_context
 
     try:
-        config = load_config(read_context(root, overrides).values, root=root)
+        context = read_context(root, overrides)
+        config = load_config(context.values, root=root, origin=context.origin)
     except (ConfigError, ContextError) as err:
         raise Fatal(str(err)) from None
     if environment not in config.environments:
@@ -108,7 +109,7 @@ def connect(
             environment,
             region=region or settings.region,
             account=settings.account,
-            region_sources="--region, AWS_REGION, AWS_DEFAULT_REGION nor the profile",
+            region_sources=f"--region, {aws_session.REGION_SOURCES}",
             credentials_hint=", or check endpoints only with --no-aws --url SERVICE=URL",
             purpose="the AWS checks need",
             connect_timeout=10,
