@@ -10,15 +10,18 @@ from support import run
 # -o: take setup as done, so the tests never install anything.
 MAKE = ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", "node_modules/.installed"]
 CONTEXT = "-c eks=dev -c gatekeeper_action=delete"
-# A command that synthesizes (the CDK CLI) or reads cdk.json (our commands, docker-push's script).
-READS_SETTINGS = re.compile(r"/node_modules/\.bin/cdk |-m graviton_commands\.(?!summary )|scripts/docker-push\.sh ")
+# A command that synthesizes (the CDK CLI, except on an assembly already synthesized: `--app cdk.out`) or reads
+# cdk.json (our commands, docker-push's script).
+READS_SETTINGS = re.compile(
+    r"/node_modules/\.bin/cdk (?!\S+ --app cdk\.out)|-m graviton_commands\.(?!summary )|scripts/docker-push\.sh "
+)
 
 # target (with its required variables) -> how many commands of its recipe read the settings
 TARGETS = {
     "synth": 1,
     "cost": 1,
-    "deploy ENV=dev": 1,
-    "diff ENV=prod": 1,
+    "deploy ENV=dev": 2,  # synth, then preflight on that assembly; cdk deploy takes the assembly
+    "diff ENV=prod": 2,
     "verify ENV=test": 1,
     "deploy-pipeline": 2,
     "diff-pipeline": 2,
