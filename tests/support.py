@@ -78,7 +78,7 @@ def with_generated_services(root: Path, context: dict | None = None) -> Configur
     return Configuration(context=context, root=root)
 
 
-def tested_services(target: str | None = None) -> list[str]:
+def synthesized_services(target: str | None = None) -> list[str]:
     """The services `synthesized` is built with (cdk.json's and the generated ones), those on `target` if given:
     known when tests are collected, to parametrize them by."""
     services = with_generated_context()["services"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Match
-from support import build_parts, fargate_parts, one, tested_services
+from support import build_parts, fargate_parts, one, synthesized_services
 
 from graviton.constants import CONTAINER_PORT
 from graviton_app import naming
@@ -15,7 +15,7 @@ def config(synthesized):
     return synthesized.config
 
 
-@pytest.fixture(scope="module", params=tested_services("ecs"))
+@pytest.fixture(scope="module", params=synthesized_services("ecs"))
 def service(request) -> str:
     """Each `ecs` service of the configuration the app was synthesized with."""
     return request.param
@@ -36,7 +36,7 @@ def resource(template, logical_id: str) -> dict:
 
 
 def test_every_ecs_service_of_the_configuration_is_tested(config):
-    assert [s.name for s in config.services if "ecs" in s.targets] == tested_services("ecs")
+    assert [s.name for s in config.services if "ecs" in s.targets] == synthesized_services("ecs")
 
 
 @pytest.fixture(scope="module")

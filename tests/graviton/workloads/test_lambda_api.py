@@ -7,7 +7,7 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
-from support import ROOT, function_of, one, tested_services
+from support import ROOT, function_of, one, synthesized_services
 
 from graviton import ArmImageBuild, ArmImageFunction, ImageRepository
 from graviton.workloads.function_alarms import DURATION_ALARM_SHARE
@@ -19,7 +19,7 @@ def config(synthesized):
     return synthesized.config
 
 
-@pytest.fixture(scope="module", params=tested_services("lambda"))
+@pytest.fixture(scope="module", params=synthesized_services("lambda"))
 def service(request) -> str:
     """Each `lambda` service of the configuration the app was synthesized with."""
     return request.param
@@ -31,7 +31,7 @@ def function(dev, service):
 
 
 def test_every_lambda_service_of_the_configuration_is_tested(config):
-    assert [s.name for s in config.services if "lambda" in s.targets] == tested_services("lambda")
+    assert [s.name for s in config.services if "lambda" in s.targets] == synthesized_services("lambda")
 
 
 def test_the_function_is_arm64_traced_and_sized_from_config(function, config, service):
