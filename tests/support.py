@@ -31,7 +31,12 @@ GENERATED_TARGETS = ("lambda", "ecs", "eks")
 
 
 def generated_service(target: str) -> dict:
-    return {"name": f"generated-{target}", "folder": f"generated-{target}", "dockerfile": "Dockerfile", "targets": [target]}
+    return {
+        "name": f"generated-{target}",
+        "folder": f"generated-{target}",
+        "dockerfile": "Dockerfile",
+        "targets": [target],
+    }
 
 
 # The files of the repository root the app reads besides docker/: PipelineStack's pinned CLI and packages.
