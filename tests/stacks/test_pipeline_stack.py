@@ -468,10 +468,10 @@ def test_an_environment_in_another_account_is_verified_by_its_endpoints_only(cro
         assert reads["cloudformation:DescribeStacks"] == [
             f"arn:aws:cloudformation:eu-west-1:111111111111:stack/{name}/*"
         ]
-        assert reads["ecr:BatchGetImage"] == [
+        assert reads["ecr:BatchGetImage"] == sorted(
             f"arn:aws:ecr:eu-west-1:111111111111:repository/{naming.repository_name(config.project, 'dev', s.name)}"
             for s in config.services
-        ]
+        )
 
 
 def test_environments_in_other_accounts_get_a_rotated_artifact_key(cross_account):
