@@ -22,7 +22,7 @@ import pytest
 # controller process loads this file too, and runs no test.
 if TYPE_CHECKING:
     from aws_cdk.assertions import Template
-    from support import Synthesized
+    from support import Configuration, Synthesized
 
 
 # Python's cyclic garbage collector. A worker ends with ~0.9 million objects (CDK's Python side of every app, jsii
@@ -82,10 +82,20 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory) -> Synthesized:
-    from support import repo_context, synthesize
+def configuration(tmp_path_factory) -> Configuration:
+    """What the app is synthesized with: cdk.json's configuration and a generated service per target beside its own,
+    so the template tests, which assert for every service of `synthesized.config`, cover each target for a service
+    no sample names, and still cover whatever services cdk.json lists."""
+    from support import with_generated_services
 
-    return synthesize(repo_context(), tmp_path_factory.mktemp("cdk.out"))
+    return with_generated_services(tmp_path_factory.mktemp("repository"))
+
+
+@pytest.fixture(scope="session")
+def synthesized(configuration, tmp_path_factory) -> Synthesized:
+    from support import synthesize
+
+    return synthesize(configuration.context, tmp_path_factory.mktemp("cdk.out"), root=configuration.root)
 
 
 @pytest.fixture(scope="session")
@@ -94,11 +104,12 @@ def dev(synthesized) -> Template:
 
 
 @pytest.fixture(scope="session")
-def pipeline_synth(tmp_path_factory) -> Synthesized:
-    """The app with the pipeline settings given as context: PipelineStack and its stages too."""
-    from support import pipeline_context, synthesize
+def pipeline_synth(configuration, tmp_path_factory) -> Synthesized:
+    """The same app with the pipeline settings given as context: PipelineStack and its stages too."""
+    from support import PIPELINE_SETTINGS, synthesize
 
-    return synthesize(pipeline_context(), tmp_path_factory.mktemp("pipeline.out"))
+    context = {**configuration.context, **PIPELINE_SETTINGS}
+    return synthesize(context, tmp_path_factory.mktemp("pipeline.out"), root=configuration.root)
 
 
 # Everything botocore could find credentials, a region or an endpoint in, besides the files `no_aws` points at.

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 
 import app as cdk_app
+from graviton_app import naming
+from graviton_app.config import AppConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +23,71 @@ ROOT = Path(__file__).resolve().parents[1]
 def repo_context() -> dict:
     """The context cdk.json gives the app."""
     return json.loads((ROOT / "cdk.json").read_text())["context"]
+
+
+# One service per target beside cdk.json's own, each in a folder of its own: the synthesized app's tests assert on
+# every service of its configuration, so each target's assertions also run for a service no sample names.
+GENERATED_TARGETS = ("lambda", "ecs", "eks")
+
+
+def generated_service(target: str) -> dict:
+    return {
+        "name": f"generated-{target}",
+        "folder": f"generated-{target}",
+        "dockerfile": "Dockerfile",
+        "targets": [target],
+    }
+
+
+# The files of the repository root the app reads besides docker/: PipelineStack's pinned CLI and packages.
+ROOT_FILES = ("package.json", "requirements.txt")
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """A context for the app and the repository root its docker/ folders are in."""
+
+    context: dict
+    root: Path
+
+
+def with_generated_context(context: dict | None = None) -> dict:
+    """`context` (cdk.json's by default) with a generated service per target added. An `eks` service runs only
+    where there is a cluster: when no environment has one, the first environment gets it."""
+    context = json.loads(json.dumps(context or repo_context()))
+    context["services"] += [generated_service(target) for target in GENERATED_TARGETS]
+    context["eks"] = context.get("eks") or list(context["environments"])[:1]
+    return context
+
+
+def with_generated_services(root: Path, context: dict | None = None) -> Configuration:
+    """`with_generated_context(context)`, and `root` made into a repository root that has every service it names:
+    docker/ holds the repository's own service folders (linked) and a minimal build context per generated service."""
+    context = with_generated_context(context)
+    docker = root / "docker"
+    docker.mkdir(parents=True)
+    for name in ROOT_FILES:
+        (root / name).symlink_to(ROOT / name)
+    generated = {generated_service(target)["name"] for target in GENERATED_TARGETS}
+    for service in context["services"]:
+        folder = docker / service["folder"]
+        if folder.exists():
+            continue
+        if service["name"] not in generated:
+            folder.symlink_to(ROOT / "docker" / service["folder"], target_is_directory=True)
+            continue
+        folder.mkdir()
+        # Its own content, so its own content tag: a test that mixed two services' images up would see it.
+        (folder / "service.txt").write_text(f"{service['name']}\n")
+        (folder / service["dockerfile"]).write_text("FROM scratch\nCOPY service.txt /\n")
+    return Configuration(context=context, root=root)
+
+
+def synthesized_services(target: str | None = None) -> list[str]:
+    """The services `synthesized` is built with (cdk.json's and the generated ones), those on `target` if given:
+    known when tests are collected, to parametrize them by."""
+    services = with_generated_context()["services"]
+    return [s["name"] for s in services if target is None or target in s["targets"]]
 
 
 # What `-c` (or cdk.json) gives PipelineStack in the pipeline tests.
@@ -43,6 +110,7 @@ class Synthesized:
     stacks: dict[str, cdk.Stack]
     outdir: Path
     error: Exception | None
+    config: AppConfig
 
     def template(self, environment: str) -> Template:
         stack = self.stacks[environment]
@@ -56,16 +124,18 @@ class Synthesized:
         return json.loads((Path(cdk.Stage.of(stack).outdir) / stack.template_file).read_text())
 
 
-def synthesize(context: dict, outdir: Path) -> Synthesized:
-    """Compose the app exactly as app.py does and synthesize it, keeping a validation failure to assert on."""
+def synthesize(context: dict, outdir: Path, *, root: Path = ROOT) -> Synthesized:
+    """Compose the app exactly as app.py does and synthesize it, keeping a validation failure to assert on. `root`:
+    the repository root the services' docker/ folders are in."""
     app = cdk_app.new_app(context, outdir=str(outdir))
-    stacks = cdk_app.compose(app, cdk_app.settings(app.node.get_all_context(), root=ROOT))
+    config = cdk_app.settings(app.node.get_all_context(), root=root)
+    stacks = cdk_app.compose(app, config, root=root)
     try:
         app.synth()
         error = None
     except RuntimeError as err:  # cdk-nag's findings fail synth with a RuntimeError
         error = err
-    return Synthesized(app=app, stacks=stacks, outdir=outdir, error=error)
+    return Synthesized(app=app, stacks=stacks, outdir=outdir, error=error, config=config)
 
 
 def run(args: list[str], *, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -104,3 +174,54 @@ def rule_selects(rule: dict, tags: list[str]) -> bool:
     return any(tag.startswith(prefix) for tag in tags for prefix in prefixes) or any(
         pattern.fullmatch(tag) for tag in tags for pattern in patterns
     )
+
+
+def function_of(template: Template, service: str) -> tuple[str, dict]:
+    """The service's container function: the one its HTTP API (its `<Service>LambdaUrl` output) sends requests to."""
+    api = template.to_json()["Outputs"][naming.url_output_key(service, "lambda")]["Value"]["Fn::GetAtt"][0]
+    _, integration = one(template, "AWS::ApiGatewayV2::Integration", {"ApiId": {"Ref": api}})
+    function = integration["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+    return function, template.to_json()["Resources"][function]
+
+
+@dataclass(frozen=True)
+class FargateParts:
+    """Logical ids of a service's Fargate resources, found from its `<Service>EcsUrl` output."""
+
+    balancer: str
+    target_group: str
+    service: str
+    task: str
+
+
+def fargate_parts(template: Template, service: str) -> FargateParts:
+    url = template.to_json()["Outputs"][naming.url_output_key(service, "ecs")]["Value"]
+    (balancer,) = [part["Fn::GetAtt"][0] for part in url["Fn::Join"][1] if isinstance(part, dict)]
+    _, listener = one(template, "AWS::ElasticLoadBalancingV2::Listener", {"LoadBalancerArn": {"Ref": balancer}})
+    (action,) = listener["Properties"]["DefaultActions"]
+    group = action["TargetGroupArn"]["Ref"]
+    found = template.find_resources(
+        "AWS::ECS::Service",
+        {"Properties": {"LoadBalancers": Match.array_with([Match.object_like({"TargetGroupArn": {"Ref": group}})])}},
+    )
+    assert len(found) == 1, f"expected one ECS service behind {service}'s load balancer, found {len(found)}"
+    ((ecs_service, definition),) = found.items()
+    return FargateParts(balancer, group, ecs_service, definition["Properties"]["TaskDefinition"]["Ref"])
+
+
+@dataclass(frozen=True)
+class BuildParts:
+    """A building environment's repository, image build (custom resource) and CodeBuild project for one service:
+    (logical id, definition) each, found from the repository's name."""
+
+    repository: tuple[str, dict]
+    image: tuple[str, dict]
+    build: tuple[str, dict]
+
+
+def build_parts(template: Template, config: AppConfig, environment: str, service: str) -> BuildParts:
+    name = naming.repository_name(config.project, environment, service)
+    repository = one(template, "AWS::ECR::Repository", {"RepositoryName": name})
+    image = one(template, "Custom::ArmImageBuild", {"RepositoryName": {"Ref": repository[0]}})
+    project = image[1]["Properties"]["ProjectName"]["Ref"]
+    return BuildParts(repository, image, (project, template.to_json()["Resources"][project]))

@@ -27,10 +27,11 @@ def error_for(change) -> str:
 
 
 def test_the_repository_config_loads():
-    config = load_config(repo_context(), root=ROOT)
+    context = repo_context()
+    config = load_config(context, root=ROOT)
     assert set(config.environments) == {"dev", "test", "prod"}
-    assert [service.name for service in config.services] == ["api", "web"]
-    assert config.services[0].source_dir == "docker/api"
+    assert [service.name for service in config.services] == [service["name"] for service in context["services"]]
+    assert [service.source_dir for service in config.services] == [f"docker/{s['folder']}" for s in context["services"]]
 
 
 @pytest.mark.parametrize(

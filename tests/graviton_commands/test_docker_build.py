@@ -10,7 +10,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from support import ROOT, run
+from support import ROOT, repo_context, run
+
+# sample: docker-build runs the api and web samples' folders and Dockerfiles through a fake docker.
+pytestmark = pytest.mark.sample
 
 FAKE_DOCKER = """#!/usr/bin/env bash
 # Logs its arguments NUL-separated and exits with FAKE_DOCKER_STATUS, like a docker that built (or did not).
@@ -102,11 +105,15 @@ def test_docker_exit_status_is_passed_through_without_the_hint(fake_docker):
     assert "docker run" not in result.stdout
 
 
+# What the refusal of an unknown service lists: every service cdk.json configures.
+CONFIGURED = ", ".join(service["name"] for service in repo_context()["services"])
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
         (["--arch", "x86"], "docker-build: --arch 'x86' is not allowed; allowed: amd64, arm64"),
-        (["shop"], "docker-build: service 'shop' is not configured in cdk.json; configured: api, web"),
+        (["shop"], f"docker-build: service 'shop' is not configured in cdk.json; configured: {CONFIGURED}"),
         (
             ["--dockerfile", "Dockerfile.x86"],
             "docker-build: dockerfile 'Dockerfile.x86' does not exist in docker/api/; available: Dockerfile.lambda",

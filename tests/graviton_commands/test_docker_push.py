@@ -23,11 +23,14 @@ import pytest
 import requests
 from botocore.stub import Stubber
 from moto_support import moto_server
-from support import ROOT, run
+from support import ROOT, repo_context, run
 
 from graviton.image_build.runtime.image_build_contract import BuildFailedError, ImageBuildProperties, failure_message
 from graviton.image_build.source import image_tag
 from graviton_commands import docker_push
+
+# sample: docker-push runs against the api sample's folder, Dockerfile.lambda and stack outputs.
+pytestmark = pytest.mark.sample
 
 if TYPE_CHECKING:
     from moto.codebuild.models import CodeBuildBackend
@@ -68,11 +71,15 @@ def test_wrong_argument_count_prints_the_usage(no_aws, args):
     assert "usage: scripts/docker-push.sh ENV SERVICE [DOCKERFILE]" in line
 
 
+# What the refusal of an unknown service lists: every service cdk.json configures.
+CONFIGURED = ", ".join(service["name"] for service in repo_context()["services"])
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
         (["qa", "api"], "docker-push: environment 'qa' is not configured; configured: dev, test, prod"),
-        (["dev", "shop"], "docker-push: service 'shop' is not configured in cdk.json; configured: api, web"),
+        (["dev", "shop"], f"docker-push: service 'shop' is not configured in cdk.json; configured: {CONFIGURED}"),
         (
             ["dev", "api", "Dockerfile.x86"],
             "docker-push: dockerfile 'Dockerfile.x86' does not exist in docker/api/; available: Dockerfile.lambda",

@@ -115,7 +115,14 @@ def project(tmp_path: Path) -> Path:
 
 
 def dockerfiles(root: Path) -> list[Path]:
-    return sorted({root / "docker" / s["folder"] / s["dockerfile"] for s in SERVICES})
+    """Every service's Dockerfile once, in the order the command reports them: folder by folder, as cdk.json first
+    names each folder."""
+    folders = list(dict.fromkeys(s["folder"] for s in SERVICES))
+    return list(
+        dict.fromkeys(
+            root / "docker" / s["folder"] / s["dockerfile"] for f in folders for s in SERVICES if s["folder"] == f
+        )
+    )
 
 
 def registry_images(dockerfile: Path | str) -> list[str]:

@@ -10,7 +10,8 @@ from aws_cdk.assertions import Template
 from support import ROOT, repo_context, run
 
 from graviton.constants import EKS_AMI_TYPE
-from graviton_app.config import load_config
+from graviton_app import naming
+from graviton_app.config import AppConfig, load_config
 from graviton_app.naming import stack_name
 
 LISTED = ("dev", "prod")
@@ -37,10 +38,55 @@ def with_eks(tmp_path_factory):
     return CliSynth(out)
 
 
-def test_eks_is_off_by_default(synthesized):
-    assert repo_context()["eks"] == []
+def test_eks_is_off_by_default():
+    context = {key: value for key, value in repo_context().items() if key != "eks"}
+    assert load_config(context, root=ROOT).eks == []
+
+
+def test_only_the_environments_eks_lists_get_a_cluster(synthesized):
+    config = synthesized.config
+    assert config.eks and set(config.eks) < set(synthesized.stacks)  # some environment has none
     for environment in synthesized.stacks:
-        synthesized.template(environment).resource_count_is("AWS::EKS::Cluster", 0)
+        clusters = synthesized.template(environment).find_resources("AWS::EKS::Cluster")
+        assert len(clusters) == int(environment in config.eks), environment
+
+
+def assert_the_apply_build_deploys_the_eks_services_at_their_built_tags(
+    template: Template, config: AppConfig, environment: str
+) -> None:
+    """Every `eks` service is in the apply build's manifests, from its repository at its built tag; no other is."""
+    images = {
+        image["Properties"]["RepositoryName"]["Ref"]: image["Properties"]["ImageTag"]
+        for image in template.find_resources("Custom::ArmImageBuild").values()
+    }
+    repositories = {
+        r["Properties"]["RepositoryName"]: name for name, r in template.find_resources("AWS::ECR::Repository").items()
+    }
+    projects = template.find_resources(
+        "AWS::CodeBuild::Project", {"Properties": {"Environment": {"Type": "ARM_CONTAINER"}}}
+    )
+    (apply,) = [p for p in projects.values() if "MANIFESTS" in json.dumps(p)]
+    variables = {v["Name"]: v["Value"] for v in apply["Properties"]["Environment"]["EnvironmentVariables"]}
+    text = json.dumps(variables["MANIFESTS"])
+    eks_services = sorted(s.name for s in config.services if "eks" in s.targets)
+    assert eks_services
+    assert variables["DEPLOYMENTS"] == " ".join(eks_services)
+    for service in config.services:
+        repository = repositories[naming.repository_name(config.project, environment, service.name)]
+        if "eks" in service.targets:
+            assert f":{images[repository]}" in text and json.dumps({"Ref": repository}) in text, service.name
+        else:
+            assert json.dumps({"Ref": repository}) not in text, service.name  # runs on Lambda or ECS only
+    outputs = template.to_json()["Outputs"]
+    assert {naming.OUTPUT_EKS_CLUSTER, naming.OUTPUT_EKS_APPLY_PROJECT} <= set(outputs)
+
+
+def test_the_apply_build_deploys_every_eks_service_of_the_configuration(synthesized):
+    config = synthesized.config
+    for environment in config.eks:
+        assert_the_apply_build_deploys_the_eks_services_at_their_built_tags(
+            synthesized.template(environment), config, environment
+        )
 
 
 def test_only_the_listed_environments_get_a_cluster_and_the_guard_and_nag_stay_clean(with_eks):
@@ -73,24 +119,8 @@ def test_no_lambda_runs_kubectl(with_eks):
 
 
 def test_the_apply_build_deploys_the_eks_services_at_their_built_tags(with_eks):
-    template = with_eks.template("dev")
-    images = {
-        image["Properties"]["RepositoryName"]["Ref"]: image["Properties"]["ImageTag"]
-        for image in template.find_resources("Custom::ArmImageBuild").values()
-    }
-    repositories = template.find_resources("AWS::ECR::Repository")
-    web = next(name for name, r in repositories.items() if r["Properties"]["RepositoryName"].endswith("-web"))
-    projects = template.find_resources(
-        "AWS::CodeBuild::Project", {"Properties": {"Environment": {"Type": "ARM_CONTAINER"}}}
-    )
-    (apply,) = [p for p in projects.values() if "MANIFESTS" in json.dumps(p)]
-    manifests = next(v for v in apply["Properties"]["Environment"]["EnvironmentVariables"] if v["Name"] == "MANIFESTS")
-    text = json.dumps(manifests["Value"])
-    api = next(name for name, r in repositories.items() if r["Properties"]["RepositoryName"].endswith("-api"))
-    assert f":{images[web]}" in text and json.dumps({"Ref": web}) in text  # web is an `eks` service
-    assert json.dumps({"Ref": api}) not in text  # api runs on Lambda only
-    outputs = template.to_json()["Outputs"]
-    assert {"EksClusterName", "EksApplyProject"} <= set(outputs)
+    config = load_config(repo_context(), root=ROOT)
+    assert_the_apply_build_deploys_the_eks_services_at_their_built_tags(with_eks.template("dev"), config, "dev")
 
 
 def test_the_stack_with_a_cluster_passes_cfn_lint(with_eks):

@@ -7,40 +7,34 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
-from support import ROOT, repo_context, run, synthesize
+from support import ROOT, build_parts, function_of, repo_context, run, synthesize
 
 from graviton import ArmImageBuild, ImageRepository
 from graviton_app import naming
 from graviton_app.config import load_config
-
-IMAGE_FUNCTION = {"PackageType": "Image"}
-
-
-def only(template, resource_type: str, props: dict | None = None) -> dict:
-    resources = template.find_resources(resource_type, {"Properties": props} if props else None)
-    assert len(resources) == 1, f"expected one {resource_type}, found {len(resources)}"
-    return next(iter(resources.values()))["Properties"]
 
 
 def test_every_environment_gets_its_stack(synthesized):
     assert {stack.stack_name for stack in synthesized.stacks.values()} == {"DevStack", "TestStack", "ProdStack"}
 
 
-def test_the_repository_scans_on_push_and_keeps_tags_immutable(dev):
-    dev.has_resource_properties(
-        "AWS::ECR::Repository",
-        {
-            "RepositoryName": "graviton-guarantee-dev-api",
-            "ImageScanningConfiguration": {"ScanOnPush": True},
-            "ImageTagMutability": "IMMUTABLE",
-        },
-    )
+def test_every_repository_scans_on_push_and_keeps_tags_immutable(dev, synthesized):
+    config = synthesized.config
+    for service in config.services:
+        dev.has_resource_properties(
+            "AWS::ECR::Repository",
+            {
+                "RepositoryName": naming.repository_name(config.project, "dev", service.name),
+                "ImageScanningConfiguration": {"ScanOnPush": True},
+                "ImageTagMutability": "IMMUTABLE",
+            },
+        )
 
 
 def test_repositories_that_other_environments_run_from_are_retained(synthesized):
     # Test and prod run dev's images: deleting DevStack must not take prod's images with it.
     dev = synthesized.template("dev").find_resources("AWS::ECR::Repository")
-    services = load_config(repo_context(), root=ROOT).services
+    services = synthesized.config.services
     # RetainExceptOnCreate: a stack delete or update never deletes the repository, so EmptyOnDelete never acts there.
     # Only a first create that rolls back deletes it, after a build may have pushed: EmptyOnDelete lets that rollback
     # remove it (a non-empty repository fails the delete: ROLLBACK_FAILED) and leaves no repository in a retry's way.
@@ -59,41 +53,54 @@ def test_a_repository_nobody_else_runs_from_is_emptied_and_removed_with_its_stac
     assert (resource["DeletionPolicy"], resource["Properties"]["EmptyOnDelete"]) == ("Delete", True)
 
 
-def test_the_build_runs_natively_on_graviton_with_docker(dev):
-    dev.has_resource_properties(
-        "AWS::CodeBuild::Project",
-        {
-            "Environment": Match.object_like(
+def test_every_build_runs_natively_on_graviton_with_docker(dev, synthesized):
+    config = synthesized.config
+    for service in config.services:
+        _, build = build_parts(dev, config, "dev", service.name).build
+        assert (
+            Match.object_like(
                 {
-                    "Type": "ARM_CONTAINER",
-                    "Image": "aws/codebuild/amazonlinux-aarch64-standard:3.0",
-                    "PrivilegedMode": True,
-                    "EnvironmentVariables": Match.array_with(
-                        [
-                            {"Name": "DOCKERFILE", "Type": "PLAINTEXT", "Value": "Dockerfile.lambda"},
-                            {"Name": "PLATFORM", "Type": "PLAINTEXT", "Value": "linux/arm64"},
-                        ]
+                    "Environment": Match.object_like(
+                        {
+                            "Type": "ARM_CONTAINER",
+                            "Image": "aws/codebuild/amazonlinux-aarch64-standard:3.0",
+                            "PrivilegedMode": True,
+                            "EnvironmentVariables": Match.array_with(
+                                [
+                                    {"Name": "DOCKERFILE", "Type": "PLAINTEXT", "Value": service.dockerfile},
+                                    {"Name": "PLATFORM", "Type": "PLAINTEXT", "Value": "linux/arm64"},
+                                ]
+                            ),
+                        }
                     ),
+                    "Source": Match.object_like({"Type": "S3"}),
                 }
-            ),
-            "Source": Match.object_like({"Type": "S3"}),
-        },
-    )
+            )
+            .test(build["Properties"])
+            .is_success
+        ), service.name
+
+
+def lambda_services(synthesized) -> list[str]:
+    names = [s.name for s in synthesized.config.services if "lambda" in s.targets]
+    assert names
+    return names
 
 
 def test_memory_and_timeout_come_from_each_environment(synthesized):
-    config = load_config(repo_context(), root=ROOT)
+    config = synthesized.config
     for name in ("dev", "prod"):
-        function = only(synthesized.template(name), "AWS::Lambda::Function", IMAGE_FUNCTION)
-        assert function["MemorySize"] == config.environments[name].lambda_memory_mb
-        assert function["Timeout"] == config.environments[name].lambda_timeout_seconds
+        for service in lambda_services(synthesized):
+            function = function_of(synthesized.template(name), service)[1]["Properties"]
+            assert function["MemorySize"] == config.environments[name].lambda_memory_mb
+            assert function["Timeout"] == config.environments[name].lambda_timeout_seconds
 
 
-def test_the_function_role_writes_only_its_own_logs(dev):
-    function = only(dev, "AWS::Lambda::Function", IMAGE_FUNCTION)
-    role_id = function["Role"]["Fn::GetAtt"][0]
+def test_every_function_role_writes_only_its_own_logs(dev, synthesized):
     roles = dev.find_resources("AWS::IAM::Role")
-    assert not roles[role_id]["Properties"].get("ManagedPolicyArns")
+    for service in lambda_services(synthesized):
+        role_id = function_of(dev, service)[1]["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert not roles[role_id]["Properties"].get("ManagedPolicyArns"), service
 
 
 def test_no_docker_image_is_built_on_the_deploying_machine(synthesized):
@@ -144,7 +151,7 @@ def test_retained_repositories_can_be_adopted_by_the_next_instance_of_their_stac
     # `make deploy` imports a repository a deleted stack retained (--import-existing-resources): CloudFormation does
     # that only for a literal name and a Retain or RetainExceptOnCreate policy. The name is the one test, prod and the
     # commands look the repository up by.
-    config = load_config(repo_context(), root=ROOT)
+    config = synthesized.config
     retained = 0
     for environment, stack in synthesized.stacks.items():
         for resource in synthesized.template(environment).find_resources("AWS::ECR::Repository").values():

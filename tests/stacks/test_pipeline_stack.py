@@ -16,6 +16,7 @@ from support import PIPELINE_SETTINGS, ROOT, pipeline_context, synthesize
 from graviton.guardrails.guard import guard_report
 from graviton.pipeline.push_trigger import add_push_trigger
 from graviton.pipeline.verify_step import VerifyReads, verify_step
+from graviton_app import naming
 from graviton_app.naming import stack_name
 from stacks.environment_stack import EnvironmentOutputs
 from stacks.pipeline_stack import VERIFY_COMMAND, _endpoints_only_step
@@ -265,7 +266,7 @@ def test_the_verify_step_may_read_its_environment_and_the_images_it_runs_only(
         for r in pipeline_synth.template_dict("dev")["Resources"].values()
         if r["Type"] == "AWS::ECR::Repository"
     )
-    assert len(repositories) == 2
+    assert len(repositories) == len(pipeline_synth.config.services)
     assert reads == {
         "cloudformation:DescribeStacks": [arn("cloudformation", f"stack/{name}/*")],
         "cloudformation:ListStackResources": [arn("cloudformation", f"stack/{name}/*")],
@@ -449,15 +450,16 @@ def test_an_environment_in_another_account_is_verified_by_its_endpoints_only(cro
     prod = verify_action(pipeline, "Prod")
     project = project_of(template_json, prod)
     spec = buildspec(project)
-    assert spec["phases"]["build"]["commands"] == [
-        f'{VERIFY_COMMAND} --env prod --no-aws --url "api/lambda=$API_LAMBDA_URL" --url "web/ecs=$WEB_ECS_URL"'
-    ]
+    config = synthesized.config
+    endpoints = naming.url_outputs((s.name, s.targets) for s in config.services)  # output key -> label
+    assert endpoints
+    urls = " ".join(f'--url "{label}=${naming.url_variable(label)}"' for label in endpoints.values())
+    assert spec["phases"]["build"]["commands"] == [f"{VERIFY_COMMAND} --env prod --no-aws {urls}"]
     assert "commands" not in spec["phases"].get("install", {})
     namespace = next(a["Namespace"] for a in stage(pipeline, "Prod") if a.get("Namespace"))
     variables = json.loads(prod["Configuration"]["EnvironmentVariables"])
     assert {(v["name"], v["value"]) for v in variables} == {
-        ("API_LAMBDA_URL", f"#{{{namespace}.ApiLambdaUrl}}"),
-        ("WEB_ECS_URL", f"#{{{namespace}.WebEcsUrl}}"),
+        (naming.url_variable(label), f"#{{{namespace}.{key}}}") for key, label in endpoints.items()
     }
     assert verify_reads_of(template_json, project) == {}
     # dev and test (111111111111, the pipeline's): every check, on their pinned account and region
@@ -466,10 +468,10 @@ def test_an_environment_in_another_account_is_verified_by_its_endpoints_only(cro
         assert reads["cloudformation:DescribeStacks"] == [
             f"arn:aws:cloudformation:eu-west-1:111111111111:stack/{name}/*"
         ]
-        assert reads["ecr:BatchGetImage"] == [
-            f"arn:aws:ecr:eu-west-1:111111111111:repository/graviton-guarantee-dev-{service}"
-            for service in ("api", "web")
-        ]
+        assert reads["ecr:BatchGetImage"] == sorted(
+            f"arn:aws:ecr:eu-west-1:111111111111:repository/{naming.repository_name(config.project, 'dev', s.name)}"
+            for s in config.services
+        )
 
 
 def test_environments_in_other_accounts_get_a_rotated_artifact_key(cross_account):

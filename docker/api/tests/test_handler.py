@@ -13,6 +13,9 @@ import pytest
 from api_service import handler
 from aws_lambda_powertools.metrics.provider import cold_start
 
+# sample: the api sample service's own behaviour, tested from its folder.
+pytestmark = pytest.mark.sample
+
 
 @dataclass
 class FakeContext:

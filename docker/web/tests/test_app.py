@@ -11,6 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from web_service import app as web
 
+# sample: the web sample service's own behaviour, tested from its folder.
+pytestmark = pytest.mark.sample
+
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:

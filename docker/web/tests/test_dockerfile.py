@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# sample: the web sample service's own behaviour, tested from its folder.
+pytestmark = pytest.mark.sample
+
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 CMD = ["uvicorn", "web_service.app:app", "--host", "0.0.0.0", "--port", "8080"]
 USER = "10001:10001"

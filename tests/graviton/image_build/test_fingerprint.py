@@ -21,7 +21,7 @@ import pytest
 from aws_cdk import CopyOptions, DockerIgnoreStrategy, FileSystem, IgnoreMode
 from hypothesis import HealthCheck, configuration, example, given, settings
 from hypothesis import strategies as st
-from support import ROOT
+from support import ROOT, repo_context
 
 from graviton.image_build import fingerprint as port
 from graviton.image_build.source import dockerignore_patterns
@@ -355,18 +355,18 @@ def assert_same_as_cdk(root: Path, patterns: list[str]) -> None:
 # --- tests ----------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("service", ["api", "web"])
+@pytest.mark.parametrize("service", repo_context()["services"], ids=lambda service: service["name"])
 def test_service_folders_match_cdk(service):
-    source_dir = REPO / "docker" / service
+    source_dir = REPO / "docker" / service["folder"]
     patterns = dockerignore_patterns(source_dir)
-    assert patterns, f"docker/{service}/.dockerignore has patterns"
+    assert patterns, f"docker/{service['folder']}/.dockerignore has patterns"
     assert port.fingerprint(source_dir, exclude=patterns) == FileSystem.fingerprint(
         str(source_dir), exclude=patterns, ignore_mode=IgnoreMode.DOCKER
     )
     root = source_dir.resolve()
     context = ported_context(root, patterns)
     assert context == cdk_context(root, patterns)
-    assert "Dockerfile" in context[1] or "Dockerfile.lambda" in context[1]
+    assert service["dockerfile"] in context[1]
     assert_matcher_agrees(str(root), patterns, [str(path) for path in sorted(root.rglob("*"))])
 
 

@@ -1,4 +1,4 @@
-"""DevStack's image build, property by property: file asset, ARM CodeBuild, custom resource, ECR, Lambda."""
+"""DevStack's image build of every service, property by property: file asset, ARM CodeBuild, custom resource, ECR, Lambda."""
 
 from __future__ import annotations
 
@@ -10,35 +10,57 @@ from pathlib import Path
 import pytest
 import yaml
 from aws_cdk.assertions import Match
-from support import ROOT, lifecycle_rules, one, repo_context, rule_selects
+from support import ROOT, build_parts, function_of, lifecycle_rules, one, rule_selects, synthesized_services
 
-from graviton.constants import CANDIDATE_IMAGE_DAYS, POWERTOOLS_VERSION, UNTAGGED_IMAGE_DAYS
+from graviton.constants import CANDIDATE_IMAGE_DAYS, PLATFORM, POWERTOOLS_VERSION, UNTAGGED_IMAGE_DAYS
 from graviton.image_build.arm_image_build import BUILDSPEC, LAYER_SCAN_MODULES, build_spec
-from graviton.image_build.runtime.image_build_contract import CANDIDATE_TAG_PREFIX, ImageBuildProperties, _cfn_key
+from graviton.image_build.runtime.image_build_contract import (
+    CANDIDATE_TAG_PREFIX,
+    ImageBuildProperties,
+    _cfn_key,
+    encode_build_args,
+)
 from graviton.registry.image_repository import PUSH_ACTIONS
 from graviton_app import naming
-from graviton_app.config import load_config
-
-
-# The api service's build; the web service's is built the same way.
-@pytest.fixture(scope="module")
-def build(dev):
-    return one(dev, "AWS::CodeBuild::Project", {"Description": Match.string_like_regexp("^Builds api ")})
 
 
 @pytest.fixture(scope="module")
-def image(dev, build):
-    return one(dev, "Custom::ArmImageBuild", {"ProjectName": {"Ref": build[0]}})
+def config(synthesized):
+    return synthesized.config
+
+
+@pytest.fixture(scope="module", params=synthesized_services())
+def service(request, config):
+    """Each service of the configuration the app was synthesized with."""
+    return config.service(request.param)
 
 
 @pytest.fixture(scope="module")
-def repository(dev):
-    return one(dev, "AWS::ECR::Repository", {"RepositoryName": "graviton-guarantee-dev-api"})
+def parts(dev, config, service):
+    return build_parts(dev, config, "dev", service.name)
 
 
 @pytest.fixture(scope="module")
-def function(dev):
-    return one(dev, "AWS::Lambda::Function", {"PackageType": "Image"})
+def build(parts):
+    return parts.build
+
+
+@pytest.fixture(scope="module")
+def image(parts):
+    return parts.image
+
+
+@pytest.fixture(scope="module")
+def repository(parts):
+    return parts.repository
+
+
+def test_every_service_of_the_configuration_is_tested(config):
+    assert [s.name for s in config.services] == synthesized_services()
+
+
+def test_the_build_is_described_by_the_services_folder(build, service):
+    assert build[1]["Properties"]["Description"] == f"Builds {service.folder} natively for {PLATFORM} on Graviton"
 
 
 def variables(build) -> dict[str, str]:
@@ -58,7 +80,7 @@ def test_the_custom_resource_carries_exactly_the_contracts_properties(image):
     assert set(image[1]["Properties"]) - {"ServiceToken", "ServiceTimeout"} == expected
 
 
-def test_the_build_reads_the_context_cdk_uploaded_as_a_file_asset(synthesized, build, image):
+def test_the_build_reads_the_context_cdk_uploaded_as_a_file_asset(synthesized, build, image, service):
     assets = json.loads((synthesized.outdir / f"{synthesized.stacks['dev'].artifact_id}.assets.json").read_text())
     zips = {
         destination["objectKey"]: asset["source"]
@@ -68,13 +90,13 @@ def test_the_build_reads_the_context_cdk_uploaded_as_a_file_asset(synthesized, b
     }
     key = image[1]["Properties"]["SourceLocation"]["Fn::Join"][1][-1].lstrip("/")
     staged = synthesized.outdir / zips[key]["path"]
-    assert (staged / "Dockerfile.lambda").is_file()
+    assert (staged / service.dockerfile).is_file()
     assert not (staged / "tests").exists()  # .dockerignore applies to the upload too
     assert build[1]["Properties"]["Source"]["Location"]["Fn::Join"][1][-1] == f"/{key}"
 
 
-def test_waiting_is_bounded_by_the_environments_timeout(dev, build, image):
-    minutes = load_config(repo_context(), root=ROOT).environments["dev"].image_build_timeout_minutes
+def test_waiting_is_bounded_by_the_environments_timeout(dev, build, image, config):
+    minutes = config.environments["dev"].image_build_timeout_minutes
     assert image[1]["Properties"]["TimeoutSeconds"] == minutes * 60
     assert build[1]["Properties"]["TimeoutInMinutes"] == minutes
     # The backstops: the framework gives up after 55 minutes (20 s polls), CloudFormation after one hour.
@@ -103,6 +125,7 @@ def test_the_handler_is_our_python_on_arm64_with_the_pinned_powertools_layer(dev
         assert handler["Properties"]["Layers"] == [{"Ref": next(iter(parameters))}]
 
 
+@pytest.mark.sample  # the handler tests run with the api sample's pins (docker/api/tests)
 def test_the_powertools_layer_matches_the_version_the_handler_tests_run_with():
     pins = (ROOT / "docker" / "api" / "requirements.txt").read_text()
     assert f"aws-lambda-powertools=={POWERTOOLS_VERSION}" in pins
@@ -144,25 +167,31 @@ def test_the_build_and_its_permissions_exist_before_the_custom_resource_starts_i
     assert {build[0], build_policy, repository[0], *policies} <= depends
 
 
-def test_the_function_runs_the_built_tag_from_the_projects_own_repository_after_the_build(function, image, repository):
-    _, props = function
-    parts = props["Properties"]["Code"]["ImageUri"]["Fn::Join"][1]
-    assert {"Ref": repository[0]} in parts
-    assert parts[-1] == f":{image[1]['Properties']['ImageTag']}"
-    assert image[0] in props["DependsOn"]
+@pytest.mark.parametrize("lambda_service", synthesized_services("lambda"))
+def test_the_function_runs_the_built_tag_from_the_projects_own_repository_after_the_build(dev, config, lambda_service):
+    built = build_parts(dev, config, "dev", lambda_service)
+    _, props = function_of(dev, lambda_service)
+    uri = props["Properties"]["Code"]["ImageUri"]["Fn::Join"][1]
+    assert {"Ref": built.repository[0]} in uri
+    assert uri[-1] == f":{built.image[1]['Properties']['ImageTag']}"
+    assert built.image[0] in props["DependsOn"]
     assert props["Properties"]["Architectures"] == ["arm64"]
 
 
-def test_the_outputs_tell_docker_push_where_to_build(dev, build, image, repository):
+def test_the_outputs_tell_docker_push_where_to_build(dev, build, image, repository, service):
     outputs = dev.to_json()["Outputs"]
-    assert outputs["ApiBuildProject"]["Value"] == {"Ref": build[0]}
-    assert outputs["ApiImageUri"]["Value"] == {"Fn::GetAtt": [image[0], "ImageUri"]}
-    assert {"Ref": repository[0]} in outputs["ApiRepositoryUri"]["Value"]["Fn::Join"][1]
+
+    def output(what: str) -> dict:
+        return outputs[naming.output_key(service.name, what)]["Value"]
+
+    assert output(naming.OUTPUT_BUILD_PROJECT) == {"Ref": build[0]}
+    assert output(naming.OUTPUT_IMAGE_URI) == {"Fn::GetAtt": [image[0], "ImageUri"]}
+    assert {"Ref": repository[0]} in output(naming.OUTPUT_REPOSITORY_URI)["Fn::Join"][1]
     bucket, _ = one(dev, "AWS::S3::Bucket")
     assert outputs["BuildSourcesBucket"]["Value"] == {"Ref": bucket}
 
 
-def test_the_build_runs_on_arm_with_a_docker_layer_cache_and_the_repos_buildspec(build):
+def test_the_build_runs_on_arm_with_a_docker_layer_cache_and_the_repos_buildspec(build, service):
     props = build[1]["Properties"]
     assert props["Environment"]["Type"] == "ARM_CONTAINER"
     assert props["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE"]}
@@ -180,9 +209,9 @@ def test_the_build_runs_on_arm_with_a_docker_layer_cache_and_the_repos_buildspec
         "IMAGE_REPOSITORY_URI": variables(build)["IMAGE_REPOSITORY_URI"],
         "IMAGE_REPOSITORY_NAME": variables(build)["IMAGE_REPOSITORY_NAME"],
         "IMAGE_TAG": "x",
-        "DOCKERFILE": "Dockerfile.lambda",
+        "DOCKERFILE": service.dockerfile,
         "PLATFORM": "linux/arm64",
-        "BUILD_ARGS": "",
+        "BUILD_ARGS": encode_build_args(service.build_args),
     }
 
 
@@ -207,7 +236,7 @@ def test_only_the_build_role_may_push_to_the_repository(build, repository):
 def test_every_building_repository_expires_untagged_images_and_candidates_never_a_content_tagged_one(synthesized):
     """Promoted environments run a building repository's images by content tag, maybe long after newer builds: no
     rule may take a content-tagged image by count or age. ECR takes an image when any of its tags matches."""
-    config = load_config(repo_context(), root=ROOT)
+    config = synthesized.config
     building = [name for name, settings in config.environments.items() if settings.images_from is None]
     assert building
     for environment in building:
@@ -255,13 +284,13 @@ def test_the_repository_is_encrypted_and_scanned(repository):
     assert props["ImageTagMutability"] == "IMMUTABLE"
 
 
-def test_the_build_reads_only_its_own_prefix_of_the_sources_bucket(dev, build):
+def test_the_build_reads_only_its_own_prefix_of_the_sources_bucket(dev, build, service):
     bucket, props = one(dev, "AWS::S3::Bucket")
     assert props["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 7
     role = build[1]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
     (policy,) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
     resources = json.dumps(policy["Properties"]["PolicyDocument"])
-    assert f'{{"Fn::GetAtt": ["{bucket}", "Arn"]}}, "/ApiBuild/*"' in resources
+    assert f'{{"Fn::GetAtt": ["{bucket}", "Arn"]}}, "/{service.build_construct_id}/*"' in resources
 
 
 def test_the_sources_bucket_refuses_plain_http(dev):
@@ -273,11 +302,11 @@ def test_the_sources_bucket_refuses_plain_http(dev):
 
 
 def test_the_build_timeout_comes_from_the_building_environments_config(synthesized):
-    config = load_config(repo_context(), root=ROOT)
+    config = synthesized.config
     images = synthesized.template("dev").find_resources("Custom::ArmImageBuild").values()
     assert [i["Properties"]["TimeoutSeconds"] for i in images] == [
         config.environments["dev"].image_build_timeout_minutes * 60
-    ] * 2
+    ] * len(config.services)
 
 
 def test_the_build_role_may_make_every_ecr_call_the_buildspec_makes(dev, build):

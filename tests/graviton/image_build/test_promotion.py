@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from support import ROOT, lifecycle_rules, one, repo_context, rule_selects, synthesize
+from support import ROOT, fargate_parts, function_of, lifecycle_rules, one, repo_context, rule_selects, synthesize
 
 from graviton_app import naming
 from graviton_app.config import ConfigError, load_config
@@ -21,7 +21,7 @@ def images(template) -> dict[str, dict]:
 
 
 def test_only_dev_builds_test_and_prod_build_nothing(synthesized):
-    assert len(synthesized.template("dev").find_resources("AWS::ECR::Repository")) == 2
+    assert len(synthesized.template("dev").find_resources("AWS::ECR::Repository")) == len(synthesized.config.services)
     for environment in ("test", "prod"):
         template = synthesized.template(environment)
         template.resource_count_is("AWS::ECR::Repository", 0)
@@ -30,46 +30,67 @@ def test_only_dev_builds_test_and_prod_build_nothing(synthesized):
         assert not [p for p in projects.values() if "IMAGE_TAG" in json.dumps(p)]
 
 
-def test_prod_checks_for_devs_image_under_devs_tag_and_never_builds(synthesized):
+def dev_tags(synthesized) -> dict[str, str]:
+    """Service -> the content tag dev builds its image under."""
+    config = synthesized.config
     dev = synthesized.template("dev")
-    dev_tags = {i["Properties"]["ImageTag"]: i for i in dev.find_resources("Custom::ArmImageBuild").values()}
+    tags = {}
+    for service in config.services:
+        name = naming.repository_name(config.project, "dev", service.name)
+        repository, _ = one(dev, "AWS::ECR::Repository", {"RepositoryName": name})
+        _, image = one(dev, "Custom::ArmImageBuild", {"RepositoryName": {"Ref": repository}})
+        tags[service.name] = image["Properties"]["ImageTag"]
+    return tags
+
+
+def test_prod_checks_for_devs_image_under_devs_tag_and_never_builds(synthesized):
+    config = synthesized.config
+    tags = dev_tags(synthesized)
     for environment in ("test", "prod"):
         checks = synthesized.template(environment).find_resources("Custom::ArmImageBuild").values()
-        assert len(checks) == 2
+        assert len(checks) == len(config.services)
         for check in checks:
             props = check["Properties"]
             assert props["ProjectName"] == "" and props["SourceLocation"] == ""  # nothing to build
-            assert props["RepositoryName"] in {"graviton-guarantee-dev-api", "graviton-guarantee-dev-web"}
-            assert props["ImageTag"] in dev_tags
+        assert {check["Properties"]["RepositoryName"]: check["Properties"]["ImageTag"] for check in checks} == {
+            naming.repository_name(config.project, "dev", service): tag for service, tag in tags.items()
+        }
 
 
 def test_prods_function_and_service_run_devs_repository_at_devs_tags(synthesized):
-    dev_tags = {
-        i["Properties"]["ImageTag"]
-        for i in synthesized.template("dev").find_resources("Custom::ArmImageBuild").values()
-    }
+    config = synthesized.config
+    tags = dev_tags(synthesized)
     prod = synthesized.template("prod")
-    (function,) = prod.find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}}).values()
-    uri = json.dumps(function["Properties"]["Code"]["ImageUri"])
-    assert "/graviton-guarantee-dev-api" in uri
-    assert function["Properties"]["Code"]["ImageUri"]["Fn::Join"][1][-1].rsplit(":", 1)[1] in dev_tags
-    (task,) = prod.find_resources("AWS::ECS::TaskDefinition").values()
-    (container,) = task["Properties"]["ContainerDefinitions"]
-    assert "/graviton-guarantee-dev-web" in json.dumps(container["Image"])
-    assert container["Image"]["Fn::Join"][1][-1].rsplit(":", 1)[1] in dev_tags
+    images = []
+    for service in config.services:
+        if "lambda" in service.targets:
+            images.append((service.name, function_of(prod, service.name)[1]["Properties"]["Code"]["ImageUri"]))
+        if "ecs" in service.targets:
+            task = prod.to_json()["Resources"][fargate_parts(prod, service.name).task]
+            (container,) = task["Properties"]["ContainerDefinitions"]
+            images.append((service.name, container["Image"]))
+    assert {name for name, _ in images} == {s.name for s in config.services if {"lambda", "ecs"} & set(s.targets)}
+    for service, image in images:
+        assert f"/{naming.repository_name(config.project, 'dev', service)}" in json.dumps(image)
+        assert image["Fn::Join"][1][-1].rsplit(":", 1)[1] == tags[service]
 
 
-def test_prods_workloads_wait_for_the_image_check(synthesized):
+def test_prods_workloads_wait_for_their_image_check(synthesized):
+    config = synthesized.config
     prod = synthesized.template("prod")
-    checks = set(prod.find_resources("Custom::ArmImageBuild"))
-    (function,) = prod.find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}}).values()
-    (service,) = prod.find_resources("AWS::ECS::Service").values()
-    assert checks & set(function["DependsOn"]) and checks & set(service["DependsOn"])
+    for service in config.services:
+        name = naming.repository_name(config.project, "dev", service.name)
+        check, _ = one(prod, "Custom::ArmImageBuild", {"RepositoryName": name})
+        if "lambda" in service.targets:
+            assert check in function_of(prod, service.name)[1]["DependsOn"], service.name
+        if "ecs" in service.targets:
+            ecs_service = prod.to_json()["Resources"][fargate_parts(prod, service.name).service]
+            assert check in ecs_service["DependsOn"], service.name
 
 
 def test_the_images_promoted_environments_run_never_expire_in_the_repository_they_come_from(synthesized):
     """Prod may sit behind an approval on an older tag while dev builds on: its tags expire by no rule."""
-    config = load_config(repo_context(), root=ROOT)
+    config = synthesized.config
     promoted = {name: settings.images_from for name, settings in config.environments.items() if settings.images_from}
     assert promoted
     for environment, source in promoted.items():

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
-from support import ROOT, one, repo_context
+from support import one
 
 from graviton import AlarmTopic, ImageRepository
 from graviton.arm64 import HANDLER_RUNTIME
@@ -17,7 +17,6 @@ from graviton.constants import POWERTOOLS_LAYER_PARAMETER
 from graviton.registry.image_repository import UPLOAD_ACTIONS
 from graviton.registry.registry_gatekeeper import HANDLER, RegistryGatekeeper
 from graviton.registry.runtime.gatekeeper_contract import ENV_ACTION, ENV_TOPIC_ARN
-from graviton_app.config import load_config
 
 
 def as_list(value) -> list:
@@ -64,7 +63,7 @@ def alarm_topic(dev) -> str:
     return topic
 
 
-def test_the_rule_matches_successful_pushes_to_every_repository_of_the_environment(rule, repositories):
+def test_the_rule_matches_successful_pushes_to_every_repository_of_the_environment(synthesized, rule, repositories):
     pattern = rule["EventPattern"]
     assert pattern["source"] == ["aws.ecr"]
     assert pattern["detail-type"] == ["ECR Image Action"]
@@ -72,7 +71,7 @@ def test_the_rule_matches_successful_pushes_to_every_repository_of_the_environme
     assert pattern["detail"]["result"] == ["SUCCESS"]
     named = pattern["detail"]["repository-name"]
     assert sorted(r["Ref"] for r in named) == sorted(repositories)
-    config = load_config(repo_context(), root=ROOT)
+    config = synthesized.config
     assert sorted(r["Properties"]["RepositoryName"] for r in repositories.values()) == sorted(
         f"{config.project}-dev-{s.name}" for s in config.services
     )
@@ -107,9 +106,9 @@ def test_the_code_asset_holds_the_handler_and_the_modules_it_imports_at_the_top_
     ]
 
 
-def test_the_function_writes_its_own_log_group_with_the_environments_retention(dev, function, statements):
+def test_the_function_writes_its_own_log_group_with_the_environments_retention(synthesized, dev, function, statements):
     log_group = function[1]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
-    retention = load_config(repo_context(), root=ROOT).environments["dev"].log_retention_days
+    retention = synthesized.config.environments["dev"].log_retention_days
     assert dev.find_resources("AWS::Logs::LogGroup")[log_group]["Properties"]["RetentionInDays"] == retention
     (logs,) = [s for s in statements if "logs:PutLogEvents" in as_list(s["Action"])]
     assert logs["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
@@ -157,12 +156,14 @@ def test_reports_and_failed_invocations_go_to_the_environments_alarm_topic(dev, 
     assert invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {"Ref": topic}
 
 
-def test_the_configured_action_reaches_the_function(function):
-    config = load_config(repo_context(), root=ROOT)
+def test_the_configured_action_reaches_the_function(synthesized, function):
+    config = synthesized.config
     assert function[1]["Properties"]["Environment"]["Variables"][ENV_ACTION] == config.gatekeeper_action
 
 
-def test_every_image_build_waits_for_the_rule_the_function_and_the_rules_permission_to_invoke_it(dev, function):
+def test_every_image_build_waits_for_the_rule_the_function_and_the_rules_permission_to_invoke_it(
+    synthesized, dev, function
+):
     """Otherwise a fresh stack's first pushes could happen before anything checks them."""
     (rule,) = [
         name
@@ -179,7 +180,7 @@ def test_every_image_build_waits_for_the_rule_the_function_and_the_rules_permiss
         },
     )
     builds = dev.find_resources("Custom::ArmImageBuild")
-    services = load_config(repo_context(), root=ROOT).services
+    services = synthesized.config.services
     assert len(builds) == len(services)
     for build in builds.values():
         assert {rule, function[0], permission} <= set(build["DependsOn"])

@@ -1,4 +1,4 @@
-"""The api service on Lambda: arm64, HTTPS through an HTTP API, Powertools settings, alarms to SNS."""
+"""Every `lambda` service: arm64, HTTPS through an HTTP API, Powertools settings, alarms to SNS."""
 
 from __future__ import annotations
 
@@ -7,40 +7,51 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
-from support import ROOT, one, repo_context
+from support import ROOT, function_of, one, synthesized_services
 
 from graviton import ArmImageBuild, ArmImageFunction, ImageRepository
 from graviton.workloads.function_alarms import DURATION_ALARM_SHARE
-from graviton_app.config import load_config
+from graviton_app import naming
 
 
 @pytest.fixture(scope="module")
-def config():
-    return load_config(repo_context(), root=ROOT)
+def config(synthesized):
+    return synthesized.config
+
+
+@pytest.fixture(scope="module", params=synthesized_services("lambda"))
+def service(request) -> str:
+    """Each `lambda` service of the configuration the app was synthesized with."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def function(dev):
-    return one(dev, "AWS::Lambda::Function", {"PackageType": "Image"})
+def function(dev, service):
+    return function_of(dev, service)
 
 
-def test_the_function_is_arm64_traced_and_sized_from_config(function, config):
+def test_every_lambda_service_of_the_configuration_is_tested(config):
+    assert [s.name for s in config.services if "lambda" in s.targets] == synthesized_services("lambda")
+
+
+def test_the_function_is_arm64_traced_and_sized_from_config(function, config, service):
     props = function[1]["Properties"]
     dev = config.environments["dev"]
+    assert props["PackageType"] == "Image"
     assert props["Architectures"] == ["arm64"]
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert (props["MemorySize"], props["Timeout"]) == (dev.lambda_memory_mb, dev.lambda_timeout_seconds)
     assert props["Environment"]["Variables"] == {
-        "POWERTOOLS_SERVICE_NAME": "api",
+        "POWERTOOLS_SERVICE_NAME": service,
         "POWERTOOLS_METRICS_NAMESPACE": config.project,
         "ENVIRONMENT": "dev",
     }
 
 
-def test_no_concurrency_is_reserved_unless_configured(synthesized, config):
+def test_no_concurrency_is_reserved_unless_configured(synthesized, config, service):
     # A new account's quota is 10 and Lambda keeps 100 unreserved: reserving by default would fail deploys.
     for environment in ("dev", "prod"):
-        _, function = one(synthesized.template(environment), "AWS::Lambda::Function", {"PackageType": "Image"})
+        _, function = function_of(synthesized.template(environment), service)
         assert config.environments[environment].lambda_reserved_concurrency is None
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 
@@ -60,34 +71,39 @@ def test_configured_reserved_concurrency_reaches_the_function():
     assert function["Properties"]["ReservedConcurrentExecutions"] == 25
 
 
-def test_log_retention_comes_from_each_environment(synthesized, config):
+def test_log_retention_comes_from_each_environment(synthesized, config, service):
     for environment in ("dev", "prod"):
         template = synthesized.template(environment)
-        _, function = one(template, "AWS::Lambda::Function", {"PackageType": "Image"})
+        _, function = function_of(template, service)
         group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         retention = template.to_json()["Resources"][group]["Properties"]["RetentionInDays"]
         assert retention == config.environments[environment].log_retention_days
     assert config.environments["dev"].log_retention_days != config.environments["prod"].log_retention_days
 
 
-def test_an_http_api_sends_every_route_to_the_function(dev, function):
-    api, props = one(dev, "AWS::ApiGatewayV2::Api")
-    assert props["Properties"]["ProtocolType"] == "HTTP"
-    integration, integration_props = one(dev, "AWS::ApiGatewayV2::Integration")
+def test_an_http_api_sends_every_route_to_the_function(dev, function, service):
+    integration, integration_props = one(
+        dev, "AWS::ApiGatewayV2::Integration", {"IntegrationUri": {"Fn::GetAtt": [function[0], "Arn"]}}
+    )
+    api = integration_props["Properties"]["ApiId"]["Ref"]
+    assert dev.to_json()["Resources"][api]["Properties"]["ProtocolType"] == "HTTP"
     assert integration_props["Properties"]["IntegrationType"] == "AWS_PROXY"
-    assert integration_props["Properties"]["IntegrationUri"] == {"Fn::GetAtt": [function[0], "Arn"]}
     assert integration_props["Properties"]["PayloadFormatVersion"] == "2.0"
-    _, route = one(dev, "AWS::ApiGatewayV2::Route")
+    _, route = one(dev, "AWS::ApiGatewayV2::Route", {"ApiId": {"Ref": api}})
     assert route["Properties"]["RouteKey"] == "$default"
     assert route["Properties"]["Target"] == {"Fn::Join": ["", ["integrations/", {"Ref": integration}]]}
     # The function's only permission (the stack's other one lets EventBridge invoke the registry gatekeeper).
     _, permission = one(dev, "AWS::Lambda::Permission", {"FunctionName": {"Fn::GetAtt": [function[0], "Arn"]}})
     assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
-    assert dev.to_json()["Outputs"]["ApiLambdaUrl"]["Value"] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
+    output = naming.url_output_key(service, "lambda")
+    assert dev.to_json()["Outputs"][output]["Value"] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
 
 
-def test_the_stage_logs_every_request_and_throttles(dev):
-    _, stage = one(dev, "AWS::ApiGatewayV2::Stage")
+def test_the_stage_logs_every_request_and_throttles(dev, function):
+    (integration,) = dev.find_resources(
+        "AWS::ApiGatewayV2::Integration", {"Properties": {"IntegrationUri": {"Fn::GetAtt": [function[0], "Arn"]}}}
+    ).values()
+    _, stage = one(dev, "AWS::ApiGatewayV2::Stage", {"ApiId": integration["Properties"]["ApiId"]})
     props = stage["Properties"]
     assert props["StageName"] == "$default" and props["AutoDeploy"] is True
     group = props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
@@ -104,7 +120,8 @@ def test_errors_throttles_and_p99_duration_alarm_to_the_encrypted_topic(
     dev, function, config, metric, statistic, threshold
 ):
     topic, topic_props = one(dev, "AWS::SNS::Topic")
-    _, alarm = one(dev, "AWS::CloudWatch::Alarm", {"MetricName": metric})
+    dimensions = [{"Name": "FunctionName", "Value": {"Ref": function[0]}}]
+    _, alarm = one(dev, "AWS::CloudWatch::Alarm", {"MetricName": metric, "Dimensions": dimensions})
     props = alarm["Properties"]
     expected = threshold or config.environments["dev"].lambda_timeout_seconds * 1000 * DURATION_ALARM_SHARE
     assert props["Namespace"] == "AWS/Lambda"
