@@ -45,6 +45,8 @@ COMMANDS = {
     "new-service refusal": ["-m", "graviton_commands.new_service", "Bad_Name", "--target", "lambda"],
     "preflight --help": ["-m", "graviton_commands.preflight", "--help"],
     "preflight refusal": ["-m", "graviton_commands.preflight", "--env", "nosuch", "--stack", "NoStack"],
+    "make-help --help": ["-m", "graviton_commands.make_help", "--help"],
+    "make-help refusal": ["-m", "graviton_commands.make_help", "--nope"],
 }
 
 

@@ -3,7 +3,6 @@ app, dev with an EKS cluster) and its own tests run; and the refusals, each one 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ROOT, run
+from support import GENERATED, PIN, ROOT, FakeResolver, fake_lock_resolution, run
 
 from graviton.constants import CONTAINER_PORT, CONTAINER_USER, HEALTH_PATH
 from graviton_app.config import load_config
@@ -24,7 +23,6 @@ from graviton_commands.cli import EXIT_REFUSED, Refusal
 
 # One service per target, as `make new-service NAME=... TARGET=...` makes them.
 NEW = {"orders-fn": "lambda", "orders-ecs": "ecs", "orders-eks": "eks"}
-_PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)$")
 
 
 def copy_repository(destination: Path) -> Path:
@@ -37,25 +35,6 @@ def copy_repository(destination: Path) -> Path:
     return destination
 
 
-class FakeResolver:
-    """uv's resolution for the lock without PyPI: each pin of requirements.txt as one pure-Python wheel."""
-
-    def __init__(self) -> None:
-        self.calls: list[refresh_pins.ServiceSources] = []
-
-    def __call__(self, uv: str, sources: refresh_pins.ServiceSources, python: str) -> dict[str, Any]:
-        self.calls.append(sources)
-        pins = [_PIN.match(line.strip()) for line in sources.requirements.read_text().splitlines()]
-        packages = []
-        for name, version in (pin.groups() for pin in pins if pin):
-            file_name = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
-            digest = hashlib.sha256(file_name.encode()).hexdigest()
-            packages.append(
-                {"name": name, "version": version, "wheels": [{"name": file_name, "hashes": {"sha256": digest}}]}
-            )
-        return {"packages": packages}
-
-
 def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -65,31 +44,10 @@ def scaffolded(tmp_path_factory) -> Iterator[tuple[Path, str, FakeResolver]]:
     """A copy of the repository with one new service per target; its cdk.json text before the command."""
     root = copy_repository(tmp_path_factory.mktemp("repository"))
     before = (root / "cdk.json").read_text()
-    resolver = FakeResolver()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(refresh_pins, "compile_pylock", resolver)
+    with fake_lock_resolution() as resolver:
         for name, target in NEW.items():
             assert new_service.main([name, "--target", target, "--root", str(root)]) == 0
     yield root, before, resolver
-
-
-@pytest.fixture(scope="module")
-def synthesized_copy(scaffolded):
-    """The copy's app, composed as app.py composes it, with dev only and an EKS cluster in dev: one synth for every
-    target (~6 s)."""
-    from support import Synthesized
-
-    import app as cdk_app
-
-    root, _, _ = scaffolded
-    context = dict(read_context(root).values)
-    context["environments"] = {"dev": context["environments"]["dev"]}
-    context["eks"] = ["dev"]
-    outdir = root / "cdk.out"
-    app = cdk_app.new_app(context, outdir=str(outdir))
-    stacks = cdk_app.compose(app, cdk_app.settings(app.node.get_all_context(), root=root), root=root)
-    app.synth()  # the guard or cdk-nag failing would raise here
-    return Synthesized(app=app, stacks=stacks, outdir=outdir, error=None)
 
 
 def test_each_target_gets_its_folder_and_a_cdk_json_entry_in_cdk_jsons_own_format(scaffolded):
@@ -137,7 +95,7 @@ def test_the_locks_are_written_by_refresh_pins_code_path_fresh_and_hashed(scaffo
     for name in NEW:
         lock = (root / "docker" / name / "requirements.lock").read_text()
         listed = [
-            line for line in (root / "docker" / name / "requirements.txt").read_text().splitlines() if _PIN.match(line)
+            line for line in (root / "docker" / name / "requirements.txt").read_text().splitlines() if PIN.match(line)
         ]
         assert listed and all(f"{pin} \\\n    --hash=sha256:" in lock for pin in listed)
 
@@ -150,14 +108,20 @@ def repository_ref(template, service: str) -> str:
     return json.dumps({"Ref": logical_id})
 
 
-def test_the_app_synthesizes_with_the_new_services_guard_and_nag_clean(synthesized_copy):
-    report = json.loads((synthesized_copy.outdir / "arm64-report.json").read_text())
+# The shared `synthesized` app has GENERATED (one service per target) added by this command's own code: the tests
+# below read the new services there, so the scaffold's output is synthesized once with the rest of the suite.
+
+
+def test_the_app_synthesizes_with_the_new_services_guard_and_nag_clean(synthesized):
+    assert synthesized.error is None  # cdk-nag's findings (or the guard's) would have failed the synth
+    assert set(GENERATED) <= {service.name for service in synthesized.config.services}
+    report = json.loads((synthesized.outdir / "arm64-report.json").read_text())
     assert report["checked"] and all(d["compliant"] for d in report["checked"])
 
 
-def test_the_lambda_service_is_an_arm64_function_of_its_own_image(synthesized_copy):
-    template = synthesized_copy.template("dev")
-    (lambda_name,) = [n for n, t in NEW.items() if t == "lambda"]
+def test_the_lambda_service_is_an_arm64_function_of_its_own_image(synthesized):
+    template = synthesized.template("dev")
+    (lambda_name,) = [n for n, t in GENERATED.items() if t == "lambda"]
     functions = template.find_resources(
         "AWS::Lambda::Function",
         {"Properties": {"Environment": {"Variables": {"POWERTOOLS_SERVICE_NAME": lambda_name}}}},
@@ -167,9 +131,9 @@ def test_the_lambda_service_is_an_arm64_function_of_its_own_image(synthesized_co
     assert repository_ref(template, lambda_name) in json.dumps(function["Properties"]["Code"])
 
 
-def test_the_ecs_service_is_a_fargate_arm64_service_of_its_own_image(synthesized_copy):
-    template = synthesized_copy.template("dev")
-    (ecs_name,) = [n for n, t in NEW.items() if t == "ecs"]
+def test_the_ecs_service_is_a_fargate_arm64_service_of_its_own_image(synthesized):
+    template = synthesized.template("dev")
+    (ecs_name,) = [n for n, t in GENERATED.items() if t == "ecs"]
     definitions = template.find_resources("AWS::ECS::TaskDefinition")
     (definition_id,) = [i for i, d in definitions.items() if repository_ref(template, ecs_name) in json.dumps(d)]
     definition = definitions[definition_id]
@@ -183,15 +147,15 @@ def test_the_ecs_service_is_a_fargate_arm64_service_of_its_own_image(synthesized
     assert service["Properties"]["LaunchType"] == "FARGATE"
 
 
-def test_the_eks_service_is_in_the_manifests_the_cluster_applies(synthesized_copy):
-    template = synthesized_copy.template("dev")
+def test_the_eks_service_is_in_the_manifests_the_cluster_applies(synthesized):
+    template = synthesized.template("dev")
     projects = template.find_resources("AWS::CodeBuild::Project")
     (apply,) = [p for p in projects.values() if "MANIFESTS" in json.dumps(p)]
     (manifests,) = [v for v in apply["Properties"]["Environment"]["EnvironmentVariables"] if v["Name"] == "MANIFESTS"]
     text = json.dumps(manifests["Value"])
-    for name, target in NEW.items():
+    for name, target in GENERATED.items():
         assert (repository_ref(template, name) in text) == (target == "eks"), name
-    (eks_name,) = [n for n, t in NEW.items() if t == "eks"]
+    (eks_name,) = [n for n, t in GENERATED.items() if t == "eks"]
     assert eks_name in text
 
 
