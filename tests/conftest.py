@@ -43,7 +43,7 @@ def pytest_collection_finish() -> None:
 
 
 # The session fixtures built on the app synthesized once per process; a test module taking one of them is a user of it.
-APP_FIXTURES = ("synthesized", "dev")
+APP_FIXTURES = ("synthesized", "dev", "pipeline_synth")
 
 
 @functools.cache

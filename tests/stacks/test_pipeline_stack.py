@@ -11,12 +11,12 @@ from aws_cdk import Stack, Validations, pipelines
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk.assertions import Match, Template
-from support import PIPELINE_SETTINGS, ROOT, pipeline_context, synthesize
+from pipeline_support import buildspec, project_of, provider, stage, verify_action, verify_reads_of
+from support import PIPELINE_SETTINGS, ROOT
 
 from graviton.guardrails.guard import guard_report
 from graviton.pipeline.push_trigger import add_push_trigger
 from graviton.pipeline.verify_step import VerifyReads, verify_step
-from graviton_app import naming
 from graviton_app.naming import stack_name
 from stacks.environment_stack import EnvironmentOutputs
 from stacks.pipeline_stack import VERIFY_COMMAND, _endpoints_only_step
@@ -26,7 +26,6 @@ VERIFY_MODULE = ROOT / "constructs" / "graviton_commands" / "verify" / "__main__
 
 ARM_IMAGE = "aws/codebuild/amazonlinux-aarch64-standard:3.0"
 ENVIRONMENT_STAGES = {"Dev": "dev", "Test": "test", "Prod": "prod"}
-V2_FLAG = "@aws-cdk/aws-codepipeline:defaultPipelineTypeToV2"
 
 
 @pytest.fixture(scope="module")
@@ -49,23 +48,6 @@ def pipeline(template) -> dict:
     found = template.find_resources("AWS::CodePipeline::Pipeline")
     assert len(found) == 1
     return next(iter(found.values()))["Properties"]
-
-
-def stage(pipeline: dict, name: str) -> list[dict]:
-    return next(s["Actions"] for s in pipeline["Stages"] if s["Name"] == name)
-
-
-def provider(action: dict) -> str:
-    return action["ActionTypeId"]["Provider"]
-
-
-def project_of(template_json: dict, action: dict) -> dict:
-    """The CodeBuild project a CodeBuild action runs (the action names it with a Ref)."""
-    return template_json["Resources"][action["Configuration"]["ProjectName"]["Ref"]]["Properties"]
-
-
-def buildspec(project: dict) -> dict:
-    return json.loads(project["Source"]["BuildSpec"])
 
 
 def test_the_pipeline_is_a_v2_pipeline(template):
@@ -181,50 +163,6 @@ def pinned(package: str) -> str:
         line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith(f"{package}==")
     ]
     return pin
-
-
-def joined(value) -> str:
-    """An ARN as the template writes it, pseudo parameters as `${AWS::Region}`."""
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(joined(part) for part in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return f"${{{value['Ref']}}}"
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return f"${{{'.'.join(value['Fn::GetAtt'])}}}"
-    return value
-
-
-def role_statements(template_json: dict, project: dict) -> list[dict]:
-    """The statements of the policies attached to a project's service role."""
-    role = project["ServiceRole"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for resource in template_json["Resources"].values()
-        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in resource["Properties"]["Roles"]
-        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def verify_reads_of(template_json: dict, project: dict) -> dict[str, list[str]]:
-    """The verify step's own read statements: action -> resources (ARNs joined); CDK's grants on the project's
-    logs, report groups and artifact bucket are left out."""
-    reads: dict[str, list[str]] = {}
-    for statement in role_statements(template_json, project):
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        arns = [joined(r) for r in resources]
-        if any(":report-group/" in arn for arn in arns):
-            continue
-        for action in actions:
-            if action.split(":")[0] in {"cloudformation", "lambda", "ecr", "ecs", "ec2", "codebuild"}:
-                reads.setdefault(action, []).extend(arns)
-    return {action: sorted(resources) for action, resources in reads.items()}
-
-
-def verify_action(pipeline: dict, stage_name: str) -> dict:
-    (verify,) = [a for a in stage(pipeline, stage_name) if provider(a) == "CodeBuild"]
-    return verify
 
 
 @pytest.mark.parametrize("stage_name", ENVIRONMENT_STAGES)
@@ -420,66 +358,6 @@ def test_pipeline_acknowledgements_are_specific_and_never_on_a_stack(pipeline_st
 
 def test_compose_still_returns_the_environment_stacks(pipeline_synth):
     assert {s.stack_name for s in pipeline_synth.stacks.values()} == {"DevStack", "TestStack", "ProdStack"}
-
-
-@pytest.fixture(scope="module")
-def cross_account(tmp_path_factory):
-    """Prod in another account; and CDK's V2-by-default flag off, so only PipelineStack's own setting makes V2."""
-    context = pipeline_context(**{V2_FLAG: False})
-    environments = json.loads(json.dumps(context["environments"]))
-    for name, account in (("dev", "111111111111"), ("test", "111111111111"), ("prod", "222222222222")):
-        environments[name].update(account=account, region="eu-west-1")
-    outdir = tmp_path_factory.mktemp("cross-account.out")
-    synthesized = synthesize({**context, "environments": environments}, outdir)
-    report = outdir / "validation-report.json"
-    assert synthesized.error is None, report.read_text() if report.exists() else ""
-    stack = synthesized.app.node.find_child("PipelineStack")
-    return synthesized, stack, Template.from_json(synthesized.stack_template(stack))
-
-
-def test_the_pipeline_is_v2_without_cdks_default_flag(cross_account):
-    _, _, template = cross_account
-    template.has_resource_properties("AWS::CodePipeline::Pipeline", {"PipelineType": "V2"})
-
-
-def test_an_environment_in_another_account_is_verified_by_its_endpoints_only(cross_account):
-    synthesized, stack, template = cross_account
-    template_json = synthesized.stack_template(stack)
-    pipeline = next(iter(template.find_resources("AWS::CodePipeline::Pipeline").values()))["Properties"]
-    # prod (222222222222): the pipeline's role cannot read that account, so GET /arch only, without boto3
-    prod = verify_action(pipeline, "Prod")
-    project = project_of(template_json, prod)
-    spec = buildspec(project)
-    config = synthesized.config
-    endpoints = naming.url_outputs((s.name, s.targets) for s in config.services)  # output key -> label
-    assert endpoints
-    urls = " ".join(f'--url "{label}=${naming.url_variable(label)}"' for label in endpoints.values())
-    assert spec["phases"]["build"]["commands"] == [f"{VERIFY_COMMAND} --env prod --no-aws {urls}"]
-    assert "commands" not in spec["phases"].get("install", {})
-    namespace = next(a["Namespace"] for a in stage(pipeline, "Prod") if a.get("Namespace"))
-    variables = json.loads(prod["Configuration"]["EnvironmentVariables"])
-    assert {(v["name"], v["value"]) for v in variables} == {
-        (naming.url_variable(label), f"#{{{namespace}.{key}}}") for key, label in endpoints.items()
-    }
-    assert verify_reads_of(template_json, project) == {}
-    # dev and test (111111111111, the pipeline's): every check, on their pinned account and region
-    for stage_name, name in (("Dev", "DevStack"), ("Test", "TestStack")):
-        reads = verify_reads_of(template_json, project_of(template_json, verify_action(pipeline, stage_name)))
-        assert reads["cloudformation:DescribeStacks"] == [
-            f"arn:aws:cloudformation:eu-west-1:111111111111:stack/{name}/*"
-        ]
-        assert reads["ecr:BatchGetImage"] == sorted(
-            f"arn:aws:ecr:eu-west-1:111111111111:repository/{naming.repository_name(config.project, 'dev', s.name)}"
-            for s in config.services
-        )
-
-
-def test_environments_in_other_accounts_get_a_rotated_artifact_key(cross_account):
-    synthesized, stack, template = cross_account
-    assert (stack.account, stack.region) == ("111111111111", "eu-west-1")  # dev's: no pipeline_account given
-    keys = template.find_resources("AWS::KMS::Key", {"Properties": {"EnableKeyRotation": True}})
-    assert len(keys) == 2  # the artifact bucket's and the notification topic's
-    assert not [d for d in guard_report(synthesized.app) if not d.compliant]
 
 
 def test_the_source_action_may_use_the_connection_under_both_service_prefixes(template, pipeline, template_json):
