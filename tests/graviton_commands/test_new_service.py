@@ -27,9 +27,10 @@ NEW = {"orders-fn": "lambda", "orders-ecs": "ecs", "orders-eks": "eks"}
 
 def copy_repository(destination: Path) -> Path:
     """What the command reads and writes: cdk.json, requirements-dev.txt and docker/ (the app is composed in-process
-    from the installed constructs, with this copy as its root)."""
+    from the installed constructs, with this copy as its root); and pyproject.toml, whose lint settings `make test`
+    applies to the new folders."""
     destination.mkdir(parents=True, exist_ok=True)
-    for name in ("cdk.json", "requirements-dev.txt"):
+    for name in ("cdk.json", "requirements-dev.txt", "pyproject.toml"):
         shutil.copy2(ROOT / name, destination / name)
     shutil.copytree(ROOT / "docker", destination / "docker", ignore=shutil.ignore_patterns("__pycache__"))
     return destination
@@ -157,6 +158,18 @@ def test_the_eks_service_is_in_the_manifests_the_cluster_applies(synthesized):
         assert (repository_ref(template, name) in text) == (target == "eks"), name
     (eks_name,) = [n for n, t in GENERATED.items() if t == "eks"]
     assert eks_name in text
+
+
+def test_the_new_services_pass_the_repositorys_lint_and_format(scaffolded):
+    """`make test` starts with ruff over the whole repository: a new service's files must pass it as written, whatever
+    the service is called (its package sorts among the imports by name)."""
+    root, _, _ = scaffolded
+    folders = [f"docker/{name}" for name in NEW]
+    for check in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *check, *folders], cwd=root, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_new_services_own_tests_pass(scaffolded):

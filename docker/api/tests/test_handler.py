@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from api_service import handler
 from aws_lambda_powertools.metrics.provider import cold_start
+
+from api_service import handler
 
 # sample: the api sample service's own behaviour, tested from its folder.
 pytestmark = pytest.mark.sample

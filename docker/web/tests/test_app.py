@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+
 from web_service import app as web
 
 # sample: the web sample service's own behaviour, tested from its folder.
