@@ -41,7 +41,7 @@ from graviton.workloads.container_settings import (
     check_port,
     check_user,
 )
-from graviton_app import naming
+from graviton_app import limits, naming
 from graviton_app.context import OWN_KEY  # CDK's own keys are left alone
 
 DOCKER_ROOT = naming.DOCKER_ROOT
@@ -59,6 +59,13 @@ _CONNECTION_ARN = re.compile(
 )
 _REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
 _BRANCH = re.compile(r"^[\w./-]+$")
+# A path prefix: segments of lower-case letters, digits, '.', '_' and '-' (no wildcards: ALB path patterns take '*'
+# and '?' as wildcards).
+_ROUTE_PATH = re.compile(r"^(/[a-z0-9][a-z0-9._-]*)+$")
+_HOST_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[\w-]+$")
+_HOSTED_ZONE = re.compile(r"^Z[A-Z0-9]{1,31}$")
 
 
 @dataclass(frozen=True)
@@ -233,6 +240,50 @@ Branch = Annotated[
 NameList = BeforeValidator(_name_list)
 
 
+def _route_path(value: str) -> str:
+    if value == "/" or not _ROUTE_PATH.match(value):
+        raise ValueError(
+            "must be a path prefix such as '/web': '/' then segments of lower-case letters, digits, '.', '_', '-'"
+        )
+    if len(value) > limits.ROUTE_PATH_CHARS:
+        raise ValueError(
+            f"is {len(value)} characters; allowed: at most {limits.ROUTE_PATH_CHARS}, so '<path>/*' fits a load"
+            f" balancer path pattern ({limits.ALB_PATH_PATTERN_CHARS.said})"
+        )
+    return value
+
+
+RoutePath = Annotated[
+    StrictStr,
+    AfterValidator(_route_path),
+    Allowed(f"a path prefix such as `/web`, {limits.ROUTE_PATH_CHARS} characters at most"),
+]
+HostLabel = Annotated[
+    StrictStr,
+    AfterValidator(
+        _matching(_HOST_LABEL, "must be one DNS label such as 'web' (lower-case letters, digits, '-'; 63 at most)")
+    ),
+    Allowed("one DNS label such as `web`: the service answers at `web.<domain_name>`"),
+]
+DomainName = Annotated[
+    StrictStr,
+    AfterValidator(_matching(_DOMAIN, "must be a lower-case DNS name such as 'example.com'")),
+    Allowed("a lower-case DNS name such as `example.com`"),
+]
+CertificateArn = Annotated[
+    StrictStr,
+    AfterValidator(
+        _matching(_CERTIFICATE_ARN, "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+    ),
+    Allowed("an ACM certificate ARN"),
+]
+HostedZoneId = Annotated[
+    StrictStr,
+    AfterValidator(_matching(_HOSTED_ZONE, "must be a Route 53 hosted zone id such as 'Z0123456789ABCDEFGHIJ'")),
+    Allowed("a Route 53 hosted zone id"),
+]
+
+
 def _health_check_setting(value: Any) -> Any:
     """`"none"` or null: no check; `"python"`; or a command list (checked whole, so the line says what is allowed)."""
     if value is None or value == "none":
@@ -326,11 +377,43 @@ class EnvironmentConfig(_Settings):
     images_from: EnvironmentName | None = Field(
         None, description="run the images this environment built (promotion) instead of building its own"
     )
+    domain_name: DomainName | None = Field(
+        None,
+        description="the domain the load balancer answers HTTPS on (with certificate_arn); unset: a CloudFront"
+        " distribution gives HTTPS on its own domain",
+    )
+    certificate_arn: CertificateArn | None = Field(
+        None,
+        description="ACM certificate for domain_name and `*.<domain_name>`, in the environment's region"
+        " (with domain_name)",
+    )
+    hosted_zone_id: HostedZoneId | None = Field(
+        None, description="Route 53 zone of domain_name that gets the load balancer's records; unset: none are made"
+    )
+    alb_targets_quota: StrictInt = Field(
+        limits.ALB_TARGETS.value,
+        ge=1,
+        description="the account's targets-per-load-balancer quota: the ECS services' ecs_max_tasks add up to at"
+        " most this",
+    )
 
     @model_validator(mode="after")
     def _combinations(self) -> EnvironmentConfig:
         if self.account and not self.region:
             raise ValueError("'region' is required when 'account' is set")
+        if bool(self.domain_name) != bool(self.certificate_arn):
+            raise ValueError(
+                "'domain_name' and 'certificate_arn' go together: set both (HTTPS on the domain) or neither"
+                " (HTTPS through CloudFront)"
+            )
+        if self.hosted_zone_id and not self.domain_name:
+            raise ValueError("'hosted_zone_id' needs 'domain_name' and 'certificate_arn'")
+        certificate = _CERTIFICATE_ARN.match(self.certificate_arn or "")
+        if certificate and self.region and certificate.group(1) != self.region:
+            raise ValueError(
+                f"certificate_arn is in {certificate.group(1)}; the load balancer takes a certificate of its own"
+                f" region only ({self.region})"
+            )
         if self.ecs_memory_mb not in FARGATE_MEMORY[self.ecs_cpu]:
             allowed = FARGATE_MEMORY[self.ecs_cpu]
             raise ValueError(
@@ -358,7 +441,36 @@ SERVICE_SETTING_TARGETS: Mapping[str, tuple[ServiceTarget, ...]] = {
     "ecs_max_tasks": ("ecs",),
     "lambda_memory_mb": ("lambda",),
     "lambda_timeout_seconds": ("lambda",),
+    "route": ("lambda", "ecs"),
 }
+
+
+class RouteConfig(_Settings):
+    """How the environment's shared load balancer and HTTP API reach a service: a path prefix, or a host name.
+
+    A host name is for the ECS target, in environments with a domain. Neither set: the path `/<name>`. A Lambda
+    target is always path-routed on the shared HTTP API (`path`, else `/<name>`).
+    """
+
+    path: RoutePath | None = Field(
+        None, description="path prefix the service answers under, stripped before the request reaches it"
+    )
+    host: HostLabel | None = Field(
+        None, description="ECS: answer at `<host>.<domain_name>` instead, unchanged path; needs a domain_name"
+    )
+    priority: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=limits.ALB_RULE_PRIORITY.value,
+        description="ECS: its listener rule's priority (1 is evaluated first); unset: derived from the name, stable"
+        " when services are reordered or added",
+    )
+
+    @model_validator(mode="after")
+    def _path_or_host(self) -> RouteConfig:
+        if self.path and self.host:
+            raise ValueError("'path' and 'host' are exclusive: a service is routed by one of them")
+        return self
 
 
 class ServiceConfig(_Settings):
@@ -374,6 +486,11 @@ class ServiceConfig(_Settings):
     dockerfile: StrictStr = Field("Dockerfile", description="Dockerfile name inside the folder")
     targets: list[ServiceTarget] = Field(min_length=1, description="where the image runs")
     build_args: dict[StrictStr, StrictStr] = Field({}, description="docker build --build-arg values")
+    route: RouteConfig = Field(
+        default_factory=RouteConfig,
+        description='how the shared load balancer and HTTP API reach it: `{"path": "/web"}` or'
+        ' `{"host": "web"}` (lambda, ecs)',
+    )
     port: ContainerPort = Field(
         defaults.CONTAINER_PORT, description="the port the container listens on (ecs, eks; non-root: 1024 and up)"
     )
@@ -458,6 +575,12 @@ class ServiceConfig(_Settings):
         return naming.build_id(self.name)
 
     @property
+    def route_path(self) -> str:
+        """The path prefix it answers under: the route's, else `/<name>` (the Lambda target's, and the ECS
+        target's unless it is host-routed)."""
+        return self.route.path or naming.default_route_path(self.name)
+
+    @property
     def source_dir(self) -> str:
         """Path of the build context, relative to the repository root."""
         return f"{DOCKER_ROOT}/{self.folder}"
@@ -507,7 +630,24 @@ class AppConfig(_Settings):
         for index, service in enumerate(self.services):
             for name, settings in self.environments.items():
                 _check_service_sizes(index, service, name, settings)
+        _check_service_counts(self.services)
+        _check_routes(self.services, self.environments)
+        for name in self.environments:
+            self._check_alb_targets(name)
         return self
+
+    def _check_alb_targets(self, environment: str) -> None:
+        """Every ECS task at its most is one target of the environment's one load balancer."""
+        quota = self.environment(environment).alb_targets_quota
+        total = sum(self.ecs_sizes(s, environment)[3] for s in self.services if "ecs" in s.targets)
+        if total > quota:
+            raise _RefusedAt(
+                ("environments", environment, "alb_targets_quota"),
+                quota,
+                f"the ECS services' ecs_max_tasks add up to {total:,} in {environment}, each task one target of the"
+                f" environment's load balancer; allowed: a sum of at most alb_targets_quota (default"
+                f" {limits.ALB_TARGETS.said}): lower ecs_max_tasks, or raise the quota and set it here",
+            )
 
     def ecs_sizes(self, service: ServiceConfig, environment: str) -> tuple[int, int, int, int]:
         """The service's Fargate (cpu, memory_mb, min_tasks, max_tasks) in an environment: its own, else the
@@ -519,6 +659,11 @@ class AppConfig(_Settings):
             _own_or(service.ecs_min_tasks, settings.ecs_min_tasks),
             _own_or(service.ecs_max_tasks, settings.ecs_max_tasks),
         )
+
+    def rule_priorities(self) -> dict[str, int]:
+        """ECS service name -> its listener rule's priority: its route's, else one derived from its name
+        (`naming.rule_priorities`)."""
+        return naming.rule_priorities({s.name: s.route.priority for s in self.services if "ecs" in s.targets})
 
     def promoted_to(self, environment: str) -> list[str]:
         """The environments that run `environment`'s images."""
@@ -581,6 +726,84 @@ def _check_service_sizes(index: int, service: ServiceConfig, environment: str, s
             f"the service's tasks in {environment} would be at least {low} and at most {high}; allowed: ecs_min_tasks"
             " at most ecs_max_tasks (unset: the environment's)",
         )
+
+
+def _check_service_counts(services: Sequence[ServiceConfig]) -> None:
+    """The services fit the environment's one load balancer, its one HTTP API and the scale it is built for."""
+    ecs = sum("ecs" in s.targets for s in services)
+    functions = sum("lambda" in s.targets for s in services)
+    if len(services) > limits.SERVICES_PER_ENVIRONMENT:
+        raise _RefusedAt(
+            ("services",),
+            services,
+            f"{len(services)} services; allowed: at most {limits.SERVICES_PER_ENVIRONMENT} per environment",
+        )
+    if ecs > limits.ECS_SERVICES_PER_ENVIRONMENT:
+        raise _RefusedAt(
+            ("services",),
+            services,
+            f"{ecs} services target ecs, each with a target group and a rule on the environment's one load balancer;"
+            f" allowed: {limits.ALB_TARGET_GROUPS.said}",
+        )
+    if functions > limits.LAMBDA_SERVICES_PER_ENVIRONMENT:
+        raise _RefusedAt(
+            ("services",),
+            services,
+            f"{functions} services target lambda, each with a route and an integration on the environment's one HTTP"
+            f" API; allowed: {limits.HTTP_API_INTEGRATIONS.said}",
+        )
+
+
+def _check_routes(services: Sequence[ServiceConfig], environments: Mapping[Any, EnvironmentConfig]) -> None:
+    """Each routed service has a path, host and rule priority of its own; host routing needs a domain."""
+    without_domain = [name for name, settings in environments.items() if not settings.domain_name]
+    paths: dict[str, int] = {}
+    hosts: dict[str, int] = {}
+    priorities: dict[int, int] = {}
+    for index, service in enumerate(services):
+        if not {"lambda", "ecs"} & set(service.targets):
+            continue
+        host = service.route.host
+        if host is not None:
+            if "ecs" not in service.targets:
+                raise _RefusedAt(
+                    ("services", index, "route", "host"),
+                    host,
+                    "host routing is for the ecs target (a Lambda target is path-routed on the HTTP API); allowed:"
+                    " 'path', or add ecs to the targets",
+                )
+            if without_domain:
+                raise _RefusedAt(
+                    ("services", index, "route", "host"),
+                    host,
+                    f"environments.{without_domain[0]} has no domain_name, and a host name needs one in every"
+                    " environment; allowed: 'path' (or set domain_name and certificate_arn everywhere)",
+                )
+            if host in hosts:
+                raise _RefusedAt(
+                    ("services", index, "route", "host"), host, f"services[{hosts[host]}] has it too; hosts are unique"
+                )
+            hosts[host] = index
+        if host is None or "lambda" in service.targets:
+            path = service.route_path
+            for other, at in paths.items():
+                if path == other or path.startswith(other + "/") or other.startswith(path + "/"):
+                    raise _RefusedAt(
+                        ("services", index, "route", "path"),
+                        path,
+                        f"overlaps services[{at}]'s path '{other}'; allowed: a path no other service's is under or"
+                        " over",
+                    )
+            paths[path] = index
+        priority = service.route.priority
+        if priority is not None and "ecs" in service.targets:
+            if priority in priorities:
+                raise _RefusedAt(
+                    ("services", index, "route", "priority"),
+                    priority,
+                    f"services[{priorities[priority]}] has it too; allowed: a priority no other service's route has",
+                )
+            priorities[priority] = index
 
 
 def _check_promotion(environments: Mapping[Any, EnvironmentConfig], name: str, settings: EnvironmentConfig) -> None:
@@ -792,6 +1015,7 @@ __all__ = [
     "ConfigError",
     "EnvironmentConfig",
     "Origin",
+    "RouteConfig",
     "ServiceConfig",
     "Setting",
     "UsageConfig",

@@ -5,7 +5,8 @@ Stacks, the pipeline and the commands all import these, so a name is decided onc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Mapping
 
 ENVIRONMENT_NAMES = ("dev", "test", "prod")
 # Each service's sources live in `docker/<folder>/`.
@@ -77,3 +78,40 @@ def url_outputs(services: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]
 def url_variable(label: str) -> str:
     """`web-api/ecs` -> `WEB_API_ECS_URL`: the shell variable that carries an endpoint in the pipeline's step."""
     return f"{label.upper().replace('-', '_').replace('/', '_')}_URL"
+
+
+# Listener rule priorities run from 1 to this (an ALB limit, `graviton_app.limits.ALB_RULE_PRIORITY`).
+_RULE_PRIORITIES = 50_000
+
+
+def default_route_path(service: str) -> str:
+    """`web` -> `/web`: the path prefix a service answers under on the shared load balancer and HTTP API."""
+    return f"/{service}"
+
+
+def default_rule_priority(service: str) -> int:
+    """The listener rule priority a service asks for, from its name alone: reordering services renumbers no rule."""
+    return 1 + zlib.crc32(service.encode()) % _RULE_PRIORITIES
+
+
+def rule_priorities(services: Mapping[str, int | None]) -> dict[str, int]:
+    """Service name -> its listener rule priority: its own (the value) where given, else its name's, else (two names
+    asking for the same) the next free one, the names taken in sorted order. Given priorities must differ.
+
+    With 100 services two names share a priority about once in ten configurations: the next free one keeps them
+    apart, and only a new name that sorts first among those sharing one moves another rule.
+    """
+    taken = {priority for priority in services.values() if priority is not None}
+    chosen = {name: priority for name, priority in services.items() if priority is not None}
+    for name in sorted(name for name, priority in services.items() if priority is None):
+        priority = default_rule_priority(name)
+        while priority in taken:
+            priority = priority % _RULE_PRIORITIES + 1
+        taken.add(priority)
+        chosen[name] = priority
+    return chosen
+
+
+def service_url(base_url: str, path: str) -> str:
+    """`https://d1.cloudfront.net` + `/web` -> `https://d1.cloudfront.net/web`: a path-routed service's URL."""
+    return base_url.rstrip("/") + path

@@ -164,6 +164,7 @@ VALID = {
     "ecs_max_tasks": 3,
     "lambda_memory_mb": 1024,
     "lambda_timeout_seconds": 20,
+    "route": {"path": "/elsewhere"},
 }
 
 

@@ -1,0 +1,218 @@
+"""The AWS limits and the routing settings: a configuration one environment's load balancer or HTTP API could not
+take is refused while loading, in one line naming the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+
+import pytest
+from support import ROOT, repo_context, run
+
+from graviton_app import limits, naming
+from graviton_app.config import ConfigError, load_config
+
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+
+
+def with_change(change) -> dict:
+    context = copy.deepcopy(repo_context())
+    change(context)
+    return context
+
+
+def error_for(change) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(with_change(change), root=ROOT)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def _services(count: int, targets: list[str], **settings) -> list[dict]:
+    """`count` services built from the web sample's folder, named `svc-<i>`."""
+    folder, dockerfile = ("api", "Dockerfile.lambda") if targets == ["lambda"] else ("web", "Dockerfile")
+    return [
+        {"name": f"svc-{i}", "folder": folder, "dockerfile": dockerfile, "targets": targets, **settings}
+        for i in range(count)
+    ]
+
+
+def _with_domain(context: dict) -> None:
+    for settings in context["environments"].values():
+        settings.update(domain_name="example.com", certificate_arn=CERTIFICATE)
+
+
+def _service(context: dict, name: str) -> dict:
+    return next(s for s in context["services"] if s["name"] == name)
+
+
+def _ecs_service(context: dict) -> dict:
+    return next(s for s in context["services"] if "ecs" in s["targets"])
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda c: c.update(services=_services(limits.ECS_SERVICES_PER_ENVIRONMENT + 1, ["ecs"])),
+            "'services' = <list> is not allowed: 101 services target ecs, each with a target group and a rule on the"
+            " environment's one load balancer; allowed: at most 100 target groups per Application Load Balancer"
+            " (AWS limit, not adjustable)",
+        ),
+        (
+            lambda c: c.update(services=_services(limits.SERVICES_PER_ENVIRONMENT + 1, ["lambda"])),
+            "'services' = <list> is not allowed: 201 services; allowed: at most 200 per environment",
+        ),
+        (
+            lambda c: c["environments"]["prod"].update(alb_targets_quota=1),
+            "'environments.prod.alb_targets_quota' = 1 is not allowed: the ECS services' ecs_max_tasks add up to",
+        ),
+        (
+            lambda c: c.update(services=_services(100, ["ecs"], ecs_max_tasks=11)),
+            "'environments.dev.alb_targets_quota' = 1000 is not allowed: the ECS services' ecs_max_tasks add up to"
+            " 1,100 in dev",
+        ),
+        (
+            lambda c: _ecs_service(c).update(route={"host": "web"}),
+            'route.host\' = "web" is not allowed: environments.dev has no domain_name, and a host name needs one in'
+            " every environment",
+        ),
+        (
+            lambda c: (_with_domain(c), _service(c, "api").update(route={"host": "api"})),
+            "'services[0].route.host' = \"api\" is not allowed: host routing is for the ecs target",
+        ),
+        (
+            lambda c: c.update(services=_services(2, ["ecs"], route={"path": "/same"})),
+            "'services[1].route.path' = \"/same\" is not allowed: overlaps services[0]'s path '/same'",
+        ),
+        (
+            lambda c: _ecs_service(c).update(route={"path": "/api/v2"}),
+            "route.path' = \"/api/v2\" is not allowed: overlaps services[0]'s path '/api'",
+        ),
+        (
+            lambda c: (_with_domain(c), c.update(services=_services(2, ["ecs"], route={"host": "same"}))),
+            "'services[1].route.host' = \"same\" is not allowed: services[0] has it too; hosts are unique",
+        ),
+        (
+            lambda c: c.update(services=_services(2, ["ecs"], route={"priority": 7})),
+            "'services[1].route.priority' = 7 is not allowed: services[0] has it too; allowed: a priority no other"
+            " service's route has",
+        ),
+        (
+            lambda c: _ecs_service(c).update(route={"path": "/web/*"}),
+            "route.path' = \"/web/*\" is not allowed: must be a path prefix such as '/web'",
+        ),
+        (
+            lambda c: _ecs_service(c).update(route={"path": "/" + "a" * 100}),
+            "is not allowed: is 101 characters; allowed: at most 100, so '<path>/*' fits a load balancer path"
+            " pattern (at most 128 characters in a path-pattern condition value (AWS limit, not adjustable))",
+        ),
+        (
+            lambda c: _ecs_service(c).update(route={"path": "/web", "host": "web"}),
+            "'path' and 'host' are exclusive",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(domain_name="example.com"),
+            "'domain_name' and 'certificate_arn' go together",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(hosted_zone_id="Z0123456789ABC"),
+            "'hosted_zone_id' needs 'domain_name' and 'certificate_arn'",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(
+                account="123456789012", region="us-east-1", domain_name="example.com", certificate_arn=CERTIFICATE
+            ),
+            "certificate_arn is in eu-west-1; the load balancer takes a certificate of its own region only (us-east-1)",
+        ),
+        (
+            lambda c: c["environments"]["dev"].update(certificate_arn="arn:aws:iam::123456789012:role/x"),
+            "'environments.dev.certificate_arn' = \"arn:aws:iam::123456789012:role/x\" is not allowed: must be an ACM"
+            " certificate ARN",
+        ),
+        (
+            lambda c: c["services"][0].update(targets=["eks"], dockerfile="Dockerfile.lambda", route={"path": "/x"}),
+            "'services[0].route' = <dict> is not allowed: applies to the 'lambda' and 'ecs' targets only",
+        ),
+    ],
+)
+def test_limits_and_routes_are_refused_in_one_line_naming_key_value_and_what_is_allowed(change, expected):
+    assert expected in error_for(change)
+
+
+def test_the_limits_allow_what_they_name():
+    """At each limit, not over it: 100 ECS services and 100 Lambda services, 200 in all, with a domain for hosts."""
+    services = _services(100, ["ecs"], route={"host": "x"})
+    for i, service in enumerate(services):
+        service["route"] = {"host": f"svc-{i}"}
+    services += [{**s, "name": f"fn-{i}"} for i, s in enumerate(_services(100, ["lambda"]))]
+
+    def change(context: dict) -> None:
+        _with_domain(context)
+        context["services"] = services
+
+    config = load_config(with_change(change), root=ROOT)
+    assert len(config.services) == limits.SERVICES_PER_ENVIRONMENT
+    assert config.services[0].route.host == "svc-0"
+    assert config.services[100].route_path == "/fn-0"
+
+
+def test_a_service_routes_under_its_name_unless_it_says_otherwise():
+    def change(context: dict) -> None:
+        _ecs_service(context)["route"] = {"path": "/front", "priority": 42}
+
+    config = load_config(with_change(change), root=ROOT)
+    for service in config.services:
+        routed = with_change(change)
+        own = next(s for s in routed["services"] if s["name"] == service.name).get("route", {})
+        assert service.route_path == own.get("path", f"/{service.name}")
+        if "ecs" in service.targets:
+            wanted = own.get("priority", naming.default_rule_priority(service.name))
+            assert config.rule_priorities()[service.name] == wanted
+
+
+def test_rule_priorities_come_from_the_names_and_stay_apart_when_two_names_ask_for_the_same():
+    names = [f"svc-{i}" for i in range(limits.ECS_SERVICES_PER_ENVIRONMENT)]
+    asked = [naming.default_rule_priority(name) for name in names]
+    assert len(set(asked)) < len(asked), "these 100 names include two asking for the same priority"
+    priorities = naming.rule_priorities(dict.fromkeys(names))
+    assert len(set(priorities.values())) == len(names)
+    assert all(1 <= p <= limits.ALB_RULE_PRIORITY.value for p in priorities.values())
+    # Reordered: the same priorities. A given priority is kept, and a name asking for it moves.
+    assert naming.rule_priorities(dict.fromkeys(reversed(names))) == priorities
+    given = naming.rule_priorities({**dict.fromkeys(names), "svc-0": priorities["svc-1"]})
+    assert given["svc-0"] == priorities["svc-1"] and given["svc-1"] != given["svc-0"]
+    assert len(set(given.values())) == len(names)
+    assert naming.service_url("https://d1.cloudfront.net/", "/web") == "https://d1.cloudfront.net/web"
+
+
+def test_every_limit_names_its_source():
+    for limit in (value for value in vars(limits).values() if isinstance(value, limits.Limit)):
+        assert limit.source.startswith("https://docs.aws.amazon.com/"), limit
+
+
+def test_app_py_refuses_a_limit_in_one_line_before_aws_cdk_lib_loads():
+    context = with_change(lambda c: c.update(services=_services(101, ["ecs"])))
+    probe = (
+        "import runpy, sys\n"
+        "try:\n"
+        "    runpy.run_path('app.py', run_name='__main__')\n"
+        "finally:\n"
+        "    print('aws_cdk loaded' if 'aws_cdk' in sys.modules else 'aws_cdk not loaded', file=sys.stderr)\n"
+    )
+    result = run([sys.executable, "-c", probe], env={"CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": "/tmp"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = [
+        line for line in result.stderr.splitlines() if line.strip() and "!!" not in line and "warning:" not in line
+    ]
+    assert sorted(lines) == sorted(
+        [
+            "-c services: 'services' = <list> is not allowed: 101 services target ecs, each with a target group and a"
+            " rule on the environment's one load balancer; allowed: at most 100 target groups per Application Load"
+            " Balancer (AWS limit, not adjustable)",
+            "aws_cdk not loaded",
+        ]
+    ), result.stderr
