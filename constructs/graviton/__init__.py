@@ -34,6 +34,7 @@ _EXPORTS = {
     "FunctionAlarms": "graviton.workloads.function_alarms",
     "AlarmTopic": "graviton.workloads.alarm_topic",
     "ArmFargateService": "graviton.workloads.arm_fargate_service",
+    "SharedLoadBalancer": "graviton.workloads.shared_load_balancer",
     "EnvironmentNetwork": "graviton.workloads.environment_network",
     "ArmEksCluster": "graviton.eks.arm_eks_cluster",
     # Pipeline parts
@@ -78,3 +79,4 @@ if TYPE_CHECKING:
     from graviton.workloads.environment_network import EnvironmentNetwork as EnvironmentNetwork
     from graviton.workloads.function_alarms import FunctionAlarms as FunctionAlarms
     from graviton.workloads.function_http_api import FunctionHttpApi as FunctionHttpApi
+    from graviton.workloads.shared_load_balancer import SharedLoadBalancer as SharedLoadBalancer
