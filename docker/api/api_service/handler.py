@@ -7,6 +7,7 @@ the function's environment, which the infrastructure sets.
 
 from __future__ import annotations
 
+import os
 import platform
 from http import HTTPStatus
 
@@ -20,7 +21,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayHttpResolver()
+# The path prefix the environment's shared HTTP API routes this service under (`/api`), set by the infrastructure:
+# `/api/arch` answers as `/arch`. Unset: the routes answer at the root.
+BASE_PATH = os.environ.get("BASE_PATH", "")
+app = APIGatewayHttpResolver(strip_prefixes=[BASE_PATH] if BASE_PATH else [])
 
 
 @app.get("/health")

@@ -161,3 +161,26 @@ def test_the_handler_and_the_route_are_traced_and_the_route_annotates_the_machin
     assert traced["## lambda_handler"]["Service"] == service_name
     assert "ColdStart" in traced["## lambda_handler"]
     assert traced["## api_service.handler.arch"] == {"machine": "aarch64"}
+
+
+@pytest.fixture
+def under_prefix(monkeypatch) -> Iterator[str]:
+    """The handler as the shared HTTP API runs it: with BASE_PATH, read at import (Lambda's init phase)."""
+    import importlib
+
+    monkeypatch.setenv("BASE_PATH", "/api")
+    importlib.reload(handler)
+    yield "/api"
+    monkeypatch.delenv("BASE_PATH")
+    importlib.reload(handler)
+
+
+def test_under_its_base_path_the_routes_answer_with_and_without_the_prefix(under_prefix):
+    assert call("GET", f"{under_prefix}/arch")[0] == 200
+    assert call("GET", f"{under_prefix}/health") == (200, {"status": "ok"})
+    assert call("GET", "/health")[0] == 200
+    assert call("GET", "/other/arch")[0] == 404
+
+
+def test_without_a_base_path_a_prefixed_request_is_not_found():
+    assert call("GET", "/api/arch")[0] == 404
