@@ -12,7 +12,7 @@ from support import ROOT
 from graviton.guardrails.guard import GuardedStage, guard, guard_summary
 from graviton_app import naming
 from graviton_commands import summary
-from graviton_commands.docker_push import read_config
+from graviton_commands.settings import read_settings
 
 
 def table_stacks(table: str, header_lines: int) -> list[str]:
@@ -32,13 +32,13 @@ def summary_stacks(assembly: Path, capsys) -> list[str]:
 
 def configured_stacks() -> list[str]:
     """The environments' stacks in cdk.json's order."""
-    return [naming.stack_name(environment) for environment in read_config(ROOT).environments]
+    return [naming.stack_name(environment) for environment in read_settings(ROOT).config.environments]
 
 
 def pipeline_stage_stacks() -> list[str]:
     return [
         f"{naming.stack_name(environment)} (pipeline stage {naming.stage_id(environment)})"
-        for environment in read_config(ROOT).environments
+        for environment in read_settings(ROOT).config.environments
     ]
 
 

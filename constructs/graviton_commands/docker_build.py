@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from graviton.constants import CONTAINER_PORT
 from graviton_commands.cli import CommandParser, Refusal
-from graviton_commands.docker_push import checked_dockerfile, configured, read_config
+from graviton_commands.docker_push import checked_dockerfile
+from graviton_commands.settings import configured, read_settings
 
 if TYPE_CHECKING:
     from graviton_app.config import ServiceConfig
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.arch not in ARCHITECTURES:
             raise Refusal(f"--arch '{args.arch}' is not allowed; allowed: {', '.join(ARCHITECTURES)}")
-        config = read_config(root, args.context)
+        config = read_settings(root, args.context).config
         _, service = configured(config, service=args.service)
         dockerfile = checked_dockerfile(root, service, args.dockerfile)
         docker = checked_docker()

@@ -24,36 +24,13 @@ from graviton_app import naming
 from graviton_app.naming import DOCKER_ROOT
 from graviton_commands import aws
 from graviton_commands.cli import CommandParser, Refusal
+from graviton_commands.settings import configured, read_settings
 
 if TYPE_CHECKING:
-    from graviton_app.config import AppConfig, EnvironmentConfig, ServiceConfig
+    from graviton_app.config import EnvironmentConfig, ServiceConfig
 
 PREFIX = "docker-push"
 DEFAULT_POLL_SECONDS = 10.0
-
-
-def read_config(root: Path, overrides: list[str] | None = None) -> AppConfig:
-    """The app's settings in `root`, with `-c` overrides, validated as `cdk synth` validates them."""
-    from graviton_app.config import ConfigError, load_config  # pydantic: loaded once there is something to read
-    from graviton_app.context import ContextError, read_context
-
-    try:
-        context = read_context(root, overrides or ())
-        return load_config(context.values, root=root, origin=context.origin)
-    except (ConfigError, ContextError) as err:
-        raise Refusal(str(err)) from None
-
-
-def configured(config: AppConfig, *, environment: str | None = None, service: str | None = None) -> tuple:
-    """(the environment's settings or None, the named service or else the first), refused in the settings' own
-    line when either is not configured."""
-    from graviton_app.config import ConfigError
-
-    try:
-        settings = config.environment(environment) if environment else None
-        return settings, config.service(service) if service else config.services[0]
-    except ConfigError as err:
-        raise Refusal(str(err)) from None
 
 
 def checked_dockerfile(root: Path, service: ServiceConfig, dockerfile: str | None) -> str:
@@ -225,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root: Path = args.root
     try:
-        config = read_config(root, args.context)
+        config = read_settings(root, args.context).config
         settings, service = configured(config, environment=args.environment, service=args.service)
         if settings.images_from:
             raise Refusal(

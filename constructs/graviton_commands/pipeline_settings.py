@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graviton_commands.cli import CommandParser
+from graviton_commands.cli import CommandParser, Refusal
 
 if TYPE_CHECKING:
     from graviton_app.config import AppConfig
@@ -30,14 +30,12 @@ COMMIT_THEM = (
 
 def check(root: Path, overrides: Sequence[str] = ()) -> tuple[int, str, list[str]]:
     """(exit code, the line to print, warnings)."""
-    from graviton_app.config import ConfigError, load_config  # pydantic: loaded once there is something to check
-    from graviton_app.context import ContextError, read_context
     from graviton_app.placement import placement_problem
+    from graviton_commands.settings import read_settings
 
     try:
-        context = read_context(root, overrides)
-        config = load_config(context.values, root=root, origin=context.origin)
-    except (ConfigError, ContextError) as err:
+        context, config = read_settings(root, overrides)
+    except Refusal as err:
         return 2, str(err), []
     missing = config.pipeline_missing
     if missing:

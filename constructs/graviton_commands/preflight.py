@@ -120,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_context_arguments()
     args = parser.parse_args(argv)
-    from graviton_commands.docker_push import configured, read_config
+    from graviton_commands.settings import configured, read_settings
 
     try:
-        settings, _ = configured(read_config(args.root, args.context), environment=args.env)
+        settings, _ = configured(read_settings(args.root, args.context).config, environment=args.env)
         needs = bootstrap_needs(args.root / args.assembly, args.stack)
         connection = aws.connect(
             args.env,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from graviton_commands.base_images import Registry, from_lines, pin_line, read_dockerfile
 from graviton_commands.cli import EXIT_REFUSED, CommandParser, Refusal
-from graviton_commands.docker_push import read_config
+from graviton_commands.settings import read_settings
 
 if TYPE_CHECKING:
     from graviton_app.config import AppConfig
@@ -243,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if endpoint and not re.match(r"^https?://[^/\s]+/?$", endpoint):
             raise Refusal(f"--registry-endpoint '{endpoint}' is not allowed; allowed: http(s)://host[:port]")
-        sources = service_sources(args.root, read_config(args.root, args.context))
+        sources = service_sources(args.root, read_settings(args.root, args.context).config)
         if args.check:
             problems = (unpinned_images(sources) if args.only != "locks" else []) + (
                 stale_locks(sources) if args.only != "images" else []

@@ -28,6 +28,7 @@ from support import ROOT, repo_context, run
 from graviton.image_build.runtime.image_build_contract import BuildFailedError, ImageBuildProperties, failure_message
 from graviton.image_build.source import image_tag
 from graviton_commands import docker_push
+from graviton_commands.settings import read_settings
 
 # sample: docker-push runs against the api sample's folder, Dockerfile.lambda and stack outputs.
 pytestmark = pytest.mark.sample
@@ -118,7 +119,7 @@ def test_the_script_is_executable():
 
 
 def test_the_stack_declares_every_output_docker_push_reads(synthesized):
-    config = docker_push.read_config(ROOT)
+    config = read_settings(ROOT).config
     building = [name for name, settings in config.environments.items() if not settings.images_from]
     assert building == ["dev"]
     for service in config.services:

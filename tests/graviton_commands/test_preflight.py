@@ -15,7 +15,7 @@ from moto_support import moto_server
 from support import ROOT, repo_context, run
 
 from graviton_commands import preflight
-from graviton_commands.docker_push import read_config
+from graviton_commands.settings import read_settings
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # the account moto answers for
@@ -58,7 +58,7 @@ def refusal(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 
 
 def test_the_real_assembly_names_the_bootstrap_version_and_parameter(synthesized):
-    config = read_config(ROOT)
+    config = read_settings(ROOT).config
     for environment in config.environments:
         stack = synthesized.stacks[environment]
         needs = preflight.bootstrap_needs(synthesized.outdir, stack.stack_name)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from graviton_app.config import ConfigError, UsageConfig, load_config
-from graviton_app.context import ContextError, read_context
+from graviton_app.config import UsageConfig
+from graviton_commands.cli import Refusal
 from graviton_commands.cost.errors import CostError
 from graviton_commands.cost.workloads import Kind
 
@@ -26,9 +26,10 @@ USAGE_KEYS: dict[Kind, tuple[tuple[str, str], ...]] = {
 def load_usage(config_path: Path, overrides: Sequence[str] = ()) -> dict[str, UsageConfig]:
     """Each configured environment's `usage` (with `-c` overrides), validated as `cdk synth` validates cdk.json."""
     root = config_path.resolve().parent  # the config's root holds docker/, which the services are checked against
+    from graviton_commands.settings import read_settings
+
     try:
-        context = read_context(root, overrides, config_file=config_path)
-        config = load_config(context.values, root=root, origin=context.origin)
-    except (ConfigError, ContextError) as err:
+        config = read_settings(root, overrides, config_file=config_path).config
+    except Refusal as err:
         raise CostError(str(err)) from None
     return {name: settings.usage for name, settings in config.environments.items()}

@@ -20,6 +20,7 @@ from graviton_app import naming
 from graviton_commands import aws as aws_session
 from graviton_commands.aws import aws_error
 from graviton_commands.cli import Refusal
+from graviton_commands.settings import read_settings
 from graviton_commands.verify.model import DEFAULT_TIMEOUT_SECONDS, Fatal, ImageRef
 
 
@@ -79,13 +80,9 @@ def environment_settings(root: Path, overrides: Sequence[str], environment: str)
 
     Loaded only for the AWS checks: `--no-aws` needs nothing but the standard library.
     """
-    from graviton_app.config import ConfigError, load_config
-    from graviton_app.context import ContextError, read_context
-
     try:
-        context = read_context(root, overrides)
-        config = load_config(context.values, root=root, origin=context.origin)
-    except (ConfigError, ContextError) as err:
+        config = read_settings(root, overrides).config
+    except Refusal as err:
         raise Fatal(str(err)) from None
     if environment not in config.environments:
         configured = ", ".join(config.environments)
