@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Environment, Stack, Tags
+from aws_cdk import aws_ecs as ecs
 
 from constructs import Construct
 from graviton import (
@@ -23,6 +24,7 @@ from graviton import (
     ImageRepository,
     PromotedImage,
     RegistryGatekeeper,
+    SharedLoadBalancer,
 )
 from graviton_app import naming
 from graviton_app.config import AppConfig, ServiceConfig
@@ -38,8 +40,8 @@ class EnvironmentOutputs:
 
 class EnvironmentStack(Stack):
     """One environment: per service an ECR repository and a native ARM image build (or the building environment's
-    image), then its workloads: an arm64 Lambda behind an HTTP API, a Fargate ARM64 service behind an ALB, both,
-    or pods on the environment's Graviton EKS cluster."""
+    image), then its workloads: an arm64 Lambda behind an HTTP API, a Fargate ARM64 service on the environment's one
+    cluster behind its one HTTPS-only load balancer, both, or pods on the environment's Graviton EKS cluster."""
 
     def __init__(self, scope: Construct, id: str, *, config: AppConfig, environment: str, root: Path, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
@@ -128,7 +130,8 @@ class EnvironmentStack(Stack):
                 self,
                 f"{sid}Service",
                 image=image,
-                vpc=self.network.vpc,
+                cluster=self.cluster,
+                load_balancer=self.load_balancer,
                 task_subnets=self.network.workload_subnets,
                 assign_public_ip=self.network.public_ip,
                 **props.fargate_service(service),
@@ -159,6 +162,16 @@ class EnvironmentStack(Stack):
     @cached_property
     def sources_bucket(self) -> BuildSourcesBucket:
         return BuildSourcesBucket(self, "BuildSources")
+
+    @cached_property
+    def cluster(self) -> ecs.Cluster:
+        """The one ECS cluster every `ecs` service of the environment runs on."""
+        return ecs.Cluster(self, "Cluster", vpc=self.network.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+
+    @cached_property
+    def load_balancer(self) -> SharedLoadBalancer:
+        """The one load balancer in front of every `ecs` service of the environment, each on a rule of its own."""
+        return SharedLoadBalancer(self, "Front", vpc=self.network.vpc, **self.props.shared_load_balancer())
 
     @cached_property
     def network(self) -> EnvironmentNetwork:

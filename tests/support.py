@@ -20,7 +20,7 @@ from aws_cdk.assertions import Match, Template
 
 import app as cdk_app
 from graviton_app import naming
-from graviton_app.config import AppConfig
+from graviton_app.config import AppConfig, ServiceConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -228,27 +228,43 @@ def function_of(template: Template, service: str) -> tuple[str, dict]:
 
 @dataclass(frozen=True)
 class FargateParts:
-    """Logical ids of a service's Fargate resources, found from its `<Service>EcsUrl` output."""
+    """Logical ids of a service's Fargate resources, found from its route: the listener rule with its path or host
+    condition, the target group it forwards to, the ECS service behind that, and the shared load balancer."""
 
     balancer: str
+    listener: str
+    rule: str
     target_group: str
     service: str
     task: str
 
 
-def fargate_parts(template: Template, service: str) -> FargateParts:
-    url = template.to_json()["Outputs"][naming.url_output_key(service, "ecs")]["Value"]
-    (balancer,) = [part["Fn::GetAtt"][0] for part in url["Fn::Join"][1] if isinstance(part, dict)]
-    _, listener = one(template, "AWS::ElasticLoadBalancingV2::Listener", {"LoadBalancerArn": {"Ref": balancer}})
-    (action,) = listener["Properties"]["DefaultActions"]
+def route_condition(service: ServiceConfig, domain_name: str | None) -> dict:
+    """The listener rule condition the service's route asks for: its host on the domain, else its path prefix."""
+    if service.route.host:
+        return {"Field": "host-header", "HostHeaderConfig": {"Values": [f"{service.route.host}.{domain_name}"]}}
+    path = service.route_path
+    return {"Field": "path-pattern", "PathPatternConfig": {"Values": [path, f"{path}/*"]}}
+
+
+def fargate_parts(template: Template, service: ServiceConfig, *, domain_name: str | None = None) -> FargateParts:
+    condition = route_condition(service, domain_name)
+    rule, definition = one(
+        template, "AWS::ElasticLoadBalancingV2::ListenerRule", {"Conditions": Match.array_with([condition])}
+    )
+    (action,) = definition["Properties"]["Actions"]
     group = action["TargetGroupArn"]["Ref"]
+    listener = definition["Properties"]["ListenerArn"]["Ref"]
+    balancer = template.to_json()["Resources"][listener]["Properties"]["LoadBalancerArn"]["Ref"]
     found = template.find_resources(
         "AWS::ECS::Service",
         {"Properties": {"LoadBalancers": Match.array_with([Match.object_like({"TargetGroupArn": {"Ref": group}})])}},
     )
-    assert len(found) == 1, f"expected one ECS service behind {service}'s load balancer, found {len(found)}"
-    ((ecs_service, definition),) = found.items()
-    return FargateParts(balancer, group, ecs_service, definition["Properties"]["TaskDefinition"]["Ref"])
+    assert len(found) == 1, f"expected one ECS service behind {service.name}'s rule, found {len(found)}"
+    ((ecs_service, ecs_definition),) = found.items()
+    return FargateParts(
+        balancer, listener, rule, group, ecs_service, ecs_definition["Properties"]["TaskDefinition"]["Ref"]
+    )
 
 
 @dataclass(frozen=True)

@@ -116,10 +116,19 @@ class EnvironmentProps:
             read_only_root=service.read_only_root,
         )
 
+    def shared_load_balancer(self) -> dict[str, Any]:
+        """HTTPS on the environment's domain when it has one, else behind CloudFront."""
+        return {"domain_name": self.settings.domain_name, "certificate_arn": self.settings.certificate_arn}
+
     def fargate_service(self, service: ServiceConfig) -> dict[str, Any]:
+        """Its sizes and container settings, and its route on the shared load balancer: its host, else its path."""
         cpu, memory_mb, min_tasks, max_tasks = self.config.ecs_sizes(service, self.environment)
         container = self.container_settings(service)
+        host = service.route.host
         return {
+            "rule_priority": self.config.rule_priorities()[service.name],
+            "path": None if host else service.route_path,
+            "host": host,
             "cpu": cpu,
             "memory_mb": memory_mb,
             "min_tasks": min_tasks,

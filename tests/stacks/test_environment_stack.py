@@ -140,7 +140,8 @@ def test_a_service_on_lambda_and_ecs_gets_an_endpoint_output_for_each():
     service = config.services[0].name
     lambda_key, ecs_key = (naming.url_output_key(service, target) for target in ("lambda", "ecs"))
     assert outputs[lambda_key]["Value"]["Fn::GetAtt"][1] == "ApiEndpoint"
-    assert "DNSName" in json.dumps(outputs[ecs_key]["Value"])
+    ecs_url = outputs[ecs_key]["Value"]["Fn::Join"][1]
+    assert (ecs_url[0], ecs_url[-1]) == ("https://", config.services[0].route_path)
     every_endpoint = {
         naming.endpoint_label(s.name, t) for s in config.services for t in s.targets if t in naming.ENDPOINT_TARGETS
     }

@@ -1,4 +1,4 @@
-"""ArmFargateService: an always-on container on ECS Fargate ARM64 behind an Application Load Balancer."""
+"""ArmFargateService: an always-on container on ECS Fargate ARM64 behind a shared, HTTPS-only load balancer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import cast
 from aws_cdk import CfnResource, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_ecs_patterns as ecs_patterns
 from aws_cdk import aws_logs as logs
 
 from constructs import Construct
@@ -25,11 +24,12 @@ from graviton.image_build.container_image import ContainerImage
 from graviton.nag import acknowledge
 from graviton.stack_paths import stack_path, stack_path_name
 from graviton.workloads.container_settings import PYTHON_HEALTH_CHECK, ContainerSettings, HealthCheck
+from graviton.workloads.shared_load_balancer import SharedLoadBalancer
 
 CPU_TARGET_PERCENT = 60
 DEFAULT_SCALING_POLICY_NAME = "cpu-target-tracking"  # unique per service, which has only this one
-# The rules CDK writes between the load balancer's and the tasks' security groups.
-_SECURITY_GROUP_RULES = ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
+# The rule CDK writes into the tasks' security group to admit the load balancer's.
+_SECURITY_GROUP_RULES = ("AWS::EC2::SecurityGroupIngress",)
 # Fargate on Graviton: the one line App Runner has no equivalent for.
 ARM64_LINUX = ecs.RuntimePlatform(
     cpu_architecture=ecs.CpuArchitecture.ARM64, operating_system_family=ecs.OperatingSystemFamily.LINUX
@@ -37,13 +37,21 @@ ARM64_LINUX = ecs.RuntimePlatform(
 
 
 class ArmFargateService(Construct):
-    """A Fargate ARM64 service of an ArmImageBuild's image, always on, behind a public ALB.
+    """A Fargate ARM64 service of an ArmImageBuild's image, always on, behind a SharedLoadBalancer.
 
     There is no architecture parameter: the task is ARM64 and nothing else. The service listens on ``port`` and
     answers ``GET <health_path>``; deployments roll back on failure (circuit breaker); CPU drives the task count.
+    It runs on a cluster it shares with others, and answers on the shared load balancer at ``path`` (the prefix
+    stripped before the container sees the request) or at the host ``<host>.<domain_name>``; its tasks, security
+    group, roles, logs and scaling are its own.
 
     :param image: the ArmImageBuild, PromotedImage or ExistingImage whose image the service runs.
-    :param vpc: the VPC to run in.
+    :param cluster: the ECS cluster it runs on (its VPC is the tasks').
+    :param load_balancer: the SharedLoadBalancer that routes its requests to it.
+    :param rule_priority: its listener rule's priority, unique on ``load_balancer`` (1 to 50,000).
+    :param path: the path prefix it answers under, such as ``/web`` (default: none; give ``path`` or ``host``).
+    :param host: the host name label it answers at, ``<host>.<domain_name>``; only on a load balancer with a domain
+        (default: none; give ``path`` or ``host``).
     :param task_subnets: where tasks run (default: the VPC's private subnets).
     :param assign_public_ip: give tasks public IPs, for public subnets without NAT (default: False).
     :param cpu: vCPU units per task (default: 256).
@@ -51,8 +59,8 @@ class ArmFargateService(Construct):
     :param min_tasks: fewest running tasks (default: 1).
     :param max_tasks: most running tasks (default: 2).
     :param port: the port the container listens on, 1024 to 65535 (default: 8080).
-    :param health_path: the path that answers 200 when the container is healthy; the load balancer checks it
-        (default: ``/health``).
+    :param health_path: the path that answers 200 when the container is healthy; the load balancer checks it on
+        each task directly, unprefixed (default: ``/health``).
     :param health_check: the container's own check: ``"python"`` (the image's Python requests
         ``http://127.0.0.1:<port><health_path>``; slim images have no curl), a command (``["CMD", ...]`` or
         ``["CMD-SHELL", "..."]``), or None for images without Python or a shell (default: ``"python"``).
@@ -65,8 +73,6 @@ class ArmFargateService(Construct):
         such as ``DevStack-WebService``).
     :param task_security_group_description: the tasks' security group's description (default: names the
         service by its stack and path and says the group admits only the load balancer).
-    :param load_balancer_security_group_description: the load balancer's security group's description (default:
-        names the service by its stack and path and says the group admits HTTP from anywhere).
     :param scaling_policy_name: the name of the CPU target-tracking policy (default: ``cpu-target-tracking``).
 
     Every name and description above is set, never left to CDK's path-derived defaults, so the service reads the
@@ -80,7 +86,11 @@ class ArmFargateService(Construct):
         id: str,
         *,
         image: ContainerImage,
-        vpc: ec2.IVpc,
+        cluster: ecs.ICluster,
+        load_balancer: SharedLoadBalancer,
+        rule_priority: int,
+        path: str | None = None,
+        host: str | None = None,
         task_subnets: ec2.SubnetSelection | None = None,
         assign_public_ip: bool = False,
         cpu: int = DEFAULT_FARGATE_CPU,
@@ -96,7 +106,6 @@ class ArmFargateService(Construct):
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
         family: str | None = None,
         task_security_group_description: str | None = None,
-        load_balancer_security_group_description: str | None = None,
         scaling_policy_name: str = DEFAULT_SCALING_POLICY_NAME,
     ) -> None:
         super().__init__(scope, id)
@@ -131,65 +140,60 @@ class ArmFargateService(Construct):
         # One writable scratch folder, the only one when the root file system is read-only.
         self.task_definition.add_volume(name="tmp")
         self.container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
-        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
-        self.service = ecs_patterns.ApplicationLoadBalancedFargateService(
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "TaskSecurityGroup",
+            vpc=cluster.vpc,
+            allow_all_outbound=True,
+            description=task_security_group_description
+            or f"{stack_path(self)}: Fargate tasks, admitting only their load balancer",
+        )
+        self.service = ecs.FargateService(
             self,
             "Service",
             cluster=cluster,
             task_definition=self.task_definition,
-            task_subnets=task_subnets,
+            vpc_subnets=task_subnets,
             assign_public_ip=assign_public_ip,
-            public_load_balancer=True,
+            security_groups=[self.security_group],
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             min_healthy_percent=100,
             health_check_grace_period=Duration.seconds(30),
         )
-        self.service.target_group.configure_health_check(path=settings.health_path, healthy_http_codes="200")
-        # Draining for 30 s, not 5 minutes: deployments and rollbacks finish sooner.
-        self.service.target_group.set_attribute("deregistration_delay.timeout_seconds", "30")
-        self.service.service.node.add_dependency(image.image)
-        scaling = self.service.service.auto_scale_task_count(min_capacity=min_tasks, max_capacity=max_tasks)
+        self.service.node.add_dependency(image.image)
+        try:
+            self.target_group = load_balancer.add_service(
+                self,
+                service=self.service,
+                port=settings.port,
+                health_path=settings.health_path,
+                priority=rule_priority,
+                path=path,
+                host=host,
+            )
+        except ValueError as err:
+            raise ValueError(f"ArmFargateService: {err}") from None
+        scaling = self.service.auto_scale_task_count(min_capacity=min_tasks, max_capacity=max_tasks)
         scaling.scale_on_cpu_utilization(
             "Cpu", target_utilization_percent=CPU_TARGET_PERCENT, policy_name=scaling_policy_name
         )
-        self._describe_security_groups(
-            tasks=task_security_group_description
-            or f"{stack_path(self)}: Fargate tasks, admitting only their load balancer",
-            load_balancer=load_balancer_security_group_description
-            or f"{stack_path(self)}: public load balancer, admitting HTTP from anywhere",
-        )
-        self.url = f"http://{self.service.load_balancer.load_balancer_dns_name}"
+        self._name_load_balancer_rule(load_balancer)
+        self.url = load_balancer.service_url(path=path, host=host)
         self._acknowledge_findings()
 
-    def _describe_security_groups(self, *, tasks: str, load_balancer: str) -> None:
-        """The pattern creates both groups with path-derived descriptions, and names the rules between them after the
-        other group's full path: describe the groups, and give the rules ids from within the stack."""
-        task_group = self.service.service.connections.security_groups[0]
-        load_balancer_group = self.service.load_balancer.connections.security_groups[0]
-        for group, description, peer, peer_label in (
-            (task_group, tasks, load_balancer_group, "LoadBalancer"),
-            (load_balancer_group, load_balancer, task_group, "Tasks"),
-        ):
-            group_resource = cast(ec2.CfnSecurityGroup, group.node.default_child)
-            group_resource.group_description = description
-            peer_id = Names.node_unique_id(peer.node)
-            for rule in group.node.children:
-                if isinstance(rule, CfnResource) and rule.cfn_resource_type in _SECURITY_GROUP_RULES:
-                    # `from <peer's full-path id>:8080` -> `<group's logical id>fromLoadBalancer8080`
-                    rule_id = "".join(c for c in rule.node.id.replace(peer_id, peer_label) if c.isalnum())
-                    rule.override_logical_id(Stack.of(self).get_logical_id(group_resource) + rule_id)
+    def _name_load_balancer_rule(self, load_balancer: SharedLoadBalancer) -> None:
+        """CDK names the rule admitting the load balancer after its group's full path, which differs inside a
+        pipeline's stage: give it an id from within the stack."""
+        group_resource = cast(ec2.CfnSecurityGroup, self.security_group.node.default_child)
+        peer_id = Names.node_unique_id(load_balancer.security_group.node)
+        for rule in self.security_group.node.children:
+            if isinstance(rule, CfnResource) and rule.cfn_resource_type in _SECURITY_GROUP_RULES:
+                # `from <peer's full-path id>:8080` -> `<group's logical id>fromLoadBalancer8080`
+                rule_id = "".join(c for c in rule.node.id.replace(peer_id, "LoadBalancer") if c.isalnum())
+                rule.override_logical_id(Stack.of(self).get_logical_id(group_resource) + rule_id)
 
     def _acknowledge_findings(self) -> None:
-        """What cdk-nag asks of a public HTTP service that this one answers differently, each with its reason."""
-        load_balancer = self.service.load_balancer
-        acknowledge(
-            load_balancer, "ELB2", "access logs need a regional log bucket; the ALB's metrics and VPC flow logs stay on"
-        )
-        acknowledge(
-            load_balancer.connections.security_groups[0],
-            "EC23",
-            "the public load balancer admits HTTP from anywhere; the tasks admit only the load balancer",
-        )
+        """What cdk-nag asks of a service that this one answers differently, each with its reason."""
         acknowledge(
             self.task_definition.obtain_execution_role().node.find_child("DefaultPolicy"),
             "IAM5[Resource::*]",

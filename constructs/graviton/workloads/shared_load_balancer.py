@@ -25,6 +25,8 @@ CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
 _PREFIX_LIST_ID = "PrefixLists.0.PrefixListId"
 # The one AwsCustomResource Lambda CDK creates per stack (custom_resources' singleton id).
 _CUSTOM_RESOURCE_SINGLETON = "AWS679f53fac002430cb0da5b7982bd2287"
+# The distribution's one origin, the load balancer.
+_ORIGIN_ID = "SharedLoadBalancer"
 HTTP_PORT = 80
 HTTPS_PORT = 443
 DEREGISTRATION_DELAY_SECONDS = 30
@@ -154,6 +156,8 @@ class SharedLoadBalancer(Construct):
                 origin=origins.LoadBalancerV2Origin(
                     self.load_balancer,
                     protocol_policy=cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+                    # Not CDK's path-derived id, which differs inside a pipeline's stage.
+                    origin_id=_ORIGIN_ID,
                     custom_headers={ORIGIN_HEADER: self.origin_header_value},
                 ),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -205,6 +209,13 @@ class SharedLoadBalancer(Construct):
         """The secret header's value as a dynamic reference (`{{resolve:secretsmanager:...}}`), never the value."""
         assert self.origin_secret is not None, "only a load balancer behind CloudFront has an origin secret"
         return self.origin_secret.secret_value.unsafe_unwrap()
+
+    def service_url(self, *, path: str | None = None, host: str | None = None) -> str:
+        """A service's URL: ``<url><path>`` for a path, ``https://<host>.<domain_name>`` for a host."""
+        if host is not None:
+            return f"https://{host}.{self.domain_name}"
+        assert path is not None, "a service is routed by path or host"
+        return f"{self.url.rstrip('/')}{path}"
 
     def add_service(
         self,

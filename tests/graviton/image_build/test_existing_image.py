@@ -8,10 +8,11 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Template
 from support import one
 
-from graviton import ArmFargateService, ArmImageFunction, ExistingImage
+from graviton import ArmFargateService, ArmImageFunction, ExistingImage, SharedLoadBalancer
 from graviton.guardrails.guard import guard
 from graviton.image_build.container_image import image_reference
 
@@ -26,7 +27,16 @@ def workloads(form: str, **kwargs: Any) -> tuple[cdk.Stack, ExistingImage]:
     repository = ecr.Repository.from_repository_name(stack, "Repository", "team/app")
     image = getattr(ExistingImage, form)(stack, "Image", repository=repository, **kwargs)
     ArmImageFunction(stack, "Function", image=image)
-    ArmFargateService(stack, "Service", image=image, vpc=ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0))
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
+    ArmFargateService(
+        stack,
+        "Service",
+        image=image,
+        cluster=ecs.Cluster(stack, "Cluster", vpc=vpc),
+        load_balancer=SharedLoadBalancer(stack, "Front", vpc=vpc),
+        rule_priority=1,
+        path="/app",
+    )
     app.synth()  # the guard fails synth on anything that is not arm64
     return stack, image
 

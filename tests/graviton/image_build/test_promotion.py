@@ -66,7 +66,7 @@ def test_prods_function_and_service_run_devs_repository_at_devs_tags(synthesized
         if "lambda" in service.targets:
             images.append((service.name, function_of(prod, service.name)[1]["Properties"]["Code"]["ImageUri"]))
         if "ecs" in service.targets:
-            task = prod.to_json()["Resources"][fargate_parts(prod, service.name).task]
+            task = prod.to_json()["Resources"][fargate_parts(prod, service).task]
             (container,) = task["Properties"]["ContainerDefinitions"]
             images.append((service.name, container["Image"]))
     assert {name for name, _ in images} == {s.name for s in config.services if {"lambda", "ecs"} & set(s.targets)}
@@ -84,7 +84,7 @@ def test_prods_workloads_wait_for_their_image_check(synthesized):
         if "lambda" in service.targets:
             assert check in function_of(prod, service.name)[1]["DependsOn"], service.name
         if "ecs" in service.targets:
-            ecs_service = prod.to_json()["Resources"][fargate_parts(prod, service.name).service]
+            ecs_service = prod.to_json()["Resources"][fargate_parts(prod, service).service]
             assert check in ecs_service["DependsOn"], service.name
 
 

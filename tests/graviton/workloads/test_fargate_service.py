@@ -1,6 +1,9 @@
-"""Every `ecs` service on ECS Fargate ARM64: ALB, /health, circuit breaker, CPU autoscaling, non-root, logs, VPC."""
+"""Every `ecs` service on ECS Fargate ARM64: the shared load balancer's rule, /health, circuit breaker, CPU autoscaling,
+non-root, logs, VPC."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from aws_cdk.assertions import Match
@@ -21,9 +24,14 @@ def service(request) -> str:
     return request.param
 
 
+def settings_of(config, service: str):
+    (found,) = [s for s in config.services if s.name == service]
+    return found
+
+
 @pytest.fixture(scope="module")
-def parts(dev, service):
-    return fargate_parts(dev, service)
+def parts(dev, config, service):
+    return fargate_parts(dev, settings_of(config, service), domain_name=config.environments["dev"].domain_name)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +63,12 @@ def test_the_task_is_fargate_arm64_linux_sized_from_config(task, config):
 
 def test_prod_sizes_its_tasks_from_its_own_config(synthesized, config, service):
     prod_template = synthesized.template("prod")
-    task = resource(prod_template, fargate_parts(prod_template, service).task)
+    task = resource(
+        prod_template,
+        fargate_parts(
+            prod_template, settings_of(config, service), domain_name=config.environments["prod"].domain_name
+        ).task,
+    )
     prod = config.environments["prod"]
     assert (task["Properties"]["Cpu"], task["Properties"]["Memory"]) == (str(prod.ecs_cpu), str(prod.ecs_memory_mb))
     assert prod.ecs_cpu != config.environments["dev"].ecs_cpu
@@ -95,10 +108,26 @@ def test_the_service_starts_after_its_image_exists_and_rolls_back_failed_deploym
 
 def test_the_load_balancer_checks_the_health_route_on_the_container_port(dev, parts):
     props = resource(dev, parts.target_group)["Properties"]
-    assert (props["HealthCheckPath"], props["Matcher"], props["Port"]) == ("/health", {"HttpCode": "200"}, 80)
+    assert (props["HealthCheckPath"], props["Matcher"], props["Port"]) == (
+        "/health",
+        {"HttpCode": "200"},
+        CONTAINER_PORT,
+    )
     assert props["TargetType"] == "ip"
     assert {"Key": "deregistration_delay.timeout_seconds", "Value": "30"} in props["TargetGroupAttributes"]
     assert resource(dev, parts.balancer)["Properties"]["Scheme"] == "internet-facing"
+
+
+def test_the_rule_strips_the_services_path_before_the_container_sees_it(dev, parts, config, service):
+    """The container serves `/arch` as ever; the shared load balancer takes `/<path>/arch` and drops the prefix."""
+    path = settings_of(config, service).route_path
+    transforms = resource(dev, parts.rule)["Properties"]["Transforms"]
+    assert transforms == [
+        {
+            "Type": "url-rewrite",
+            "UrlRewriteConfig": {"Rewrites": [{"Regex": f"^{re.escape(path)}/?(.*)$", "Replace": "/$1"}]},
+        }
+    ]
 
 
 def test_only_the_load_balancer_reaches_the_tasks(dev, parts):
@@ -116,7 +145,7 @@ def test_cpu_drives_the_task_count_between_the_configured_bounds(synthesized, co
     for environment in ("dev", "prod"):
         template = synthesized.template(environment)
         settings = config.environments[environment]
-        ecs_service = fargate_parts(template, service).service
+        ecs_service = fargate_parts(template, settings_of(config, service), domain_name=settings.domain_name).service
         scaling_target = {
             "ResourceId": {
                 "Fn::Join": ["", ["service/", Match.any_value(), "/", {"Fn::GetAtt": [ecs_service, "Name"]}]]
@@ -144,7 +173,10 @@ def test_dev_runs_tasks_in_public_subnets_without_nat(dev, parts):
 def test_prod_runs_tasks_in_private_subnets_behind_its_nat_gateways(synthesized, config, service):
     prod = synthesized.template("prod")
     prod.resource_count_is("AWS::EC2::NatGateway", config.environments["prod"].nat_gateways)
-    ecs_service = resource(prod, fargate_parts(prod, service).service)
+    ecs_service = resource(
+        prod,
+        fargate_parts(prod, settings_of(config, service), domain_name=config.environments["prod"].domain_name).service,
+    )
     network = ecs_service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["AssignPublicIp"] == "DISABLED"
     private = {
@@ -161,7 +193,37 @@ def test_the_vpc_logs_its_flows(dev):
     assert flow_log["Properties"]["TrafficType"] == "ALL"
 
 
-def test_the_service_url_is_an_output(dev, parts, service):
+def test_the_service_url_is_an_output_over_https_under_its_path(dev, parts, config, service):
+    """Dev has no domain: CloudFront's HTTPS name in front of the shared load balancer, then the service's path."""
+    assert config.environments["dev"].domain_name is None
     url = dev.to_json()["Outputs"][naming.url_output_key(service, "ecs")]["Value"]
-    assert url == {"Fn::Join": ["", ["http://", {"Fn::GetAtt": [parts.balancer, "DNSName"]}]]}
-    assert dev.to_json()["Resources"][parts.balancer]["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer"
+    (distribution,) = dev.find_resources("AWS::CloudFront::Distribution")
+    path = settings_of(config, service).route_path
+    assert url == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}, path]]}
+
+
+def test_every_ecs_service_runs_on_the_environments_one_cluster(synthesized, config):
+    for environment in ("dev", "prod"):
+        template = synthesized.template(environment)
+        (cluster,) = template.find_resources("AWS::ECS::Cluster")
+        services = template.find_resources("AWS::ECS::Service").values()
+        assert len(services) == len(synthesized_services("ecs"))
+        assert all(s["Properties"]["Cluster"] == {"Ref": cluster} for s in services)
+
+
+def test_one_load_balancer_has_a_rule_and_a_target_group_per_ecs_service_at_its_configured_priority(
+    synthesized, config
+):
+    ecs_services = [s for s in config.services if "ecs" in s.targets]
+    priorities = config.rule_priorities()
+    assert len(set(priorities.values())) == len(ecs_services)
+    for environment in ("dev", "prod"):
+        template = synthesized.template(environment)
+        domain_name = config.environments[environment].domain_name
+        template.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 1)
+        template.resource_count_is("AWS::ElasticLoadBalancingV2::ListenerRule", len(ecs_services))
+        template.resource_count_is("AWS::ElasticLoadBalancingV2::TargetGroup", len(ecs_services))
+        for service in ecs_services:
+            parts = fargate_parts(template, service, domain_name=domain_name)
+            rule = resource(template, parts.rule)["Properties"]
+            assert rule["Priority"] == priorities[service.name]

@@ -17,10 +17,11 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Template
 from support import ROOT, one, repo_context
 
-from graviton import ArmEksCluster, ArmFargateService, ArmImageFunction, ExistingImage
+from graviton import ArmEksCluster, ArmFargateService, ArmImageFunction, ExistingImage, SharedLoadBalancer
 from graviton.eks.manifests import workload_manifests
 from graviton.guardrails.guard import guard
 from graviton.workloads.container_settings import ContainerSettings
@@ -68,7 +69,13 @@ def template(props) -> Template:
         stack, "Image", repository=ecr.Repository.from_repository_name(stack, "Repository", "team/app"), digest=DIGEST
     )
     ArmFargateService(
-        stack, "Service", image=image, vpc=vpc, assign_public_ip=True, **environment.fargate_service(service)
+        stack,
+        "Service",
+        image=image,
+        cluster=ecs.Cluster(stack, "Cluster", vpc=vpc),
+        load_balancer=SharedLoadBalancer(stack, "Front", vpc=vpc, **environment.shared_load_balancer()),
+        assign_public_ip=True,
+        **environment.fargate_service(service),
     )
     ArmImageFunction(stack, "Function", image=image, **environment.function(service))
     ArmEksCluster(
@@ -184,11 +191,15 @@ def test_bad_container_props_are_refused_with_one_line(props, message):
 def fargate_stack(**props: Any) -> cdk.Stack:
     stack = cdk.Stack(cdk.App(), "S")
     repository = ecr.Repository.from_repository_name(stack, "Repository", "team/app")
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
     ArmFargateService(
         stack,
         "Service",
         image=ExistingImage.from_digest(stack, "Image", repository=repository, digest=DIGEST),
-        vpc=ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0),
+        cluster=ecs.Cluster(stack, "Cluster", vpc=vpc),
+        load_balancer=SharedLoadBalancer(stack, "Front", vpc=vpc),
+        rule_priority=1,
+        path="/app",
         **props,
     )
     return stack
