@@ -20,10 +20,10 @@ from graviton import (
     ContainerImage,
     EnvironmentNetwork,
     FunctionAlarms,
-    FunctionHttpApi,
     ImageRepository,
     PromotedImage,
     RegistryGatekeeper,
+    SharedHttpApi,
     SharedLoadBalancer,
 )
 from graviton_app import naming
@@ -122,9 +122,8 @@ class EnvironmentStack(Stack):
                 topic=self.alarms,
                 timeout=props.lambda_timeout(service),
             )
-            urls["lambda"] = FunctionHttpApi(
-                self, f"{sid}Api", function=function, log_retention=props.log_retention
-            ).url
+            self.http_api.add_function(self, f"{sid}Route", path=service.route_path, function=function)
+            urls["lambda"] = naming.service_url(self.http_api.url, service.route_path)
         if "ecs" in service.targets:
             urls["ecs"] = ArmFargateService(
                 self,
@@ -162,6 +161,11 @@ class EnvironmentStack(Stack):
     @cached_property
     def sources_bucket(self) -> BuildSourcesBucket:
         return BuildSourcesBucket(self, "BuildSources")
+
+    @cached_property
+    def http_api(self) -> SharedHttpApi:
+        """The one HTTP API in front of every `lambda` service of the environment, each under its path."""
+        return SharedHttpApi(self, "Api", log_retention=self.props.log_retention)
 
     @cached_property
     def cluster(self) -> ecs.Cluster:

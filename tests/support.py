@@ -218,12 +218,19 @@ def rule_selects(rule: dict, tags: list[str]) -> bool:
     )
 
 
-def function_of(template: Template, service: str) -> tuple[str, dict]:
-    """The service's container function: the one its HTTP API (its `<Service>LambdaUrl` output) sends requests to."""
-    api = template.to_json()["Outputs"][naming.url_output_key(service, "lambda")]["Value"]["Fn::GetAtt"][0]
-    _, integration = one(template, "AWS::ApiGatewayV2::Integration", {"ApiId": {"Ref": api}})
-    function = integration["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+def function_of(template: Template, service: ServiceConfig) -> tuple[str, dict]:
+    """The service's container function: the one the shared HTTP API's route under the service's path sends requests
+    to."""
+    _, route = one(template, "AWS::ApiGatewayV2::Route", {"RouteKey": lambda_route_key(service)})
+    integration = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
+    uri = template.to_json()["Resources"][integration]["Properties"]["IntegrationUri"]
+    function = uri["Fn::GetAtt"][0]
     return function, template.to_json()["Resources"][function]
+
+
+def lambda_route_key(service: ServiceConfig) -> str:
+    """`ANY /api/{proxy+}`: the one route of the service's function on the shared HTTP API."""
+    return f"ANY {service.route_path}/{{proxy+}}"
 
 
 @dataclass(frozen=True)

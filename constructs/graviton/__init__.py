@@ -30,7 +30,7 @@ _EXPORTS = {
     "RegistryGatekeeper": "graviton.registry.registry_gatekeeper",
     # Workloads
     "ArmImageFunction": "graviton.workloads.arm_image_function",
-    "FunctionHttpApi": "graviton.workloads.function_http_api",
+    "SharedHttpApi": "graviton.workloads.shared_http_api",
     "FunctionAlarms": "graviton.workloads.function_alarms",
     "AlarmTopic": "graviton.workloads.alarm_topic",
     "ArmFargateService": "graviton.workloads.arm_fargate_service",
@@ -78,5 +78,5 @@ if TYPE_CHECKING:
     from graviton.workloads.arm_image_function import ArmImageFunction as ArmImageFunction
     from graviton.workloads.environment_network import EnvironmentNetwork as EnvironmentNetwork
     from graviton.workloads.function_alarms import FunctionAlarms as FunctionAlarms
-    from graviton.workloads.function_http_api import FunctionHttpApi as FunctionHttpApi
+    from graviton.workloads.shared_http_api import SharedHttpApi as SharedHttpApi
     from graviton.workloads.shared_load_balancer import SharedLoadBalancer as SharedLoadBalancer

@@ -102,7 +102,8 @@ class EnvironmentProps:
             else service.lambda_memory_mb,
             "timeout": self.lambda_timeout(service),
             "reserved_concurrency": self.settings.lambda_reserved_concurrency,
-            "environment": self.container_environment(service),
+            # The shared HTTP API passes the path as called: the handler strips its prefix.
+            "environment": {**self.container_environment(service), "BASE_PATH": service.route_path},
             "log_retention": self.log_retention,
         }
 

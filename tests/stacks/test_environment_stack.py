@@ -91,7 +91,7 @@ def test_memory_and_timeout_come_from_each_environment(synthesized):
     config = synthesized.config
     for name in ("dev", "prod"):
         for service in lambda_services(synthesized):
-            function = function_of(synthesized.template(name), service)[1]["Properties"]
+            function = function_of(synthesized.template(name), config.service(service))[1]["Properties"]
             assert function["MemorySize"] == config.environments[name].lambda_memory_mb
             assert function["Timeout"] == config.environments[name].lambda_timeout_seconds
 
@@ -99,7 +99,7 @@ def test_memory_and_timeout_come_from_each_environment(synthesized):
 def test_every_function_role_writes_only_its_own_logs(dev, synthesized):
     roles = dev.find_resources("AWS::IAM::Role")
     for service in lambda_services(synthesized):
-        role_id = function_of(dev, service)[1]["Properties"]["Role"]["Fn::GetAtt"][0]
+        role_id = function_of(dev, synthesized.config.service(service))[1]["Properties"]["Role"]["Fn::GetAtt"][0]
         assert not roles[role_id]["Properties"].get("ManagedPolicyArns"), service
 
 
@@ -139,7 +139,8 @@ def test_a_service_on_lambda_and_ecs_gets_an_endpoint_output_for_each():
     outputs = Template.from_stack(stack).to_json()["Outputs"]
     service = config.services[0].name
     lambda_key, ecs_key = (naming.url_output_key(service, target) for target in ("lambda", "ecs"))
-    assert outputs[lambda_key]["Value"]["Fn::GetAtt"][1] == "ApiEndpoint"
+    lambda_url = outputs[lambda_key]["Value"]["Fn::Join"][1]
+    assert (lambda_url[0]["Fn::GetAtt"][1], lambda_url[-1]) == ("ApiEndpoint", config.services[0].route_path)
     ecs_url = outputs[ecs_key]["Value"]["Fn::Join"][1]
     assert (ecs_url[0], ecs_url[-1]) == ("https://", config.services[0].route_path)
     every_endpoint = {

@@ -170,7 +170,7 @@ def test_the_build_and_its_permissions_exist_before_the_custom_resource_starts_i
 @pytest.mark.parametrize("lambda_service", synthesized_services("lambda"))
 def test_the_function_runs_the_built_tag_from_the_projects_own_repository_after_the_build(dev, config, lambda_service):
     built = build_parts(dev, config, "dev", lambda_service)
-    _, props = function_of(dev, lambda_service)
+    _, props = function_of(dev, config.service(lambda_service))
     uri = props["Properties"]["Code"]["ImageUri"]["Fn::Join"][1]
     assert {"Ref": built.repository[0]} in uri
     assert uri[-1] == f":{built.image[1]['Properties']['ImageTag']}"

@@ -64,7 +64,7 @@ def test_prods_function_and_service_run_devs_repository_at_devs_tags(synthesized
     images = []
     for service in config.services:
         if "lambda" in service.targets:
-            images.append((service.name, function_of(prod, service.name)[1]["Properties"]["Code"]["ImageUri"]))
+            images.append((service.name, function_of(prod, service)[1]["Properties"]["Code"]["ImageUri"]))
         if "ecs" in service.targets:
             task = prod.to_json()["Resources"][fargate_parts(prod, service).task]
             (container,) = task["Properties"]["ContainerDefinitions"]
@@ -82,7 +82,7 @@ def test_prods_workloads_wait_for_their_image_check(synthesized):
         name = naming.repository_name(config.project, "dev", service.name)
         check, _ = one(prod, "Custom::ArmImageBuild", {"RepositoryName": name})
         if "lambda" in service.targets:
-            assert check in function_of(prod, service.name)[1]["DependsOn"], service.name
+            assert check in function_of(prod, service)[1]["DependsOn"], service.name
         if "ecs" in service.targets:
             ecs_service = prod.to_json()["Resources"][fargate_parts(prod, service).service]
             assert check in ecs_service["DependsOn"], service.name

@@ -24,14 +24,9 @@ def service(request) -> str:
     return request.param
 
 
-def settings_of(config, service: str):
-    (found,) = [s for s in config.services if s.name == service]
-    return found
-
-
 @pytest.fixture(scope="module")
 def parts(dev, config, service):
-    return fargate_parts(dev, settings_of(config, service), domain_name=config.environments["dev"].domain_name)
+    return fargate_parts(dev, config.service(service), domain_name=config.environments["dev"].domain_name)
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +60,7 @@ def test_prod_sizes_its_tasks_from_its_own_config(synthesized, config, service):
     prod_template = synthesized.template("prod")
     task = resource(
         prod_template,
-        fargate_parts(
-            prod_template, settings_of(config, service), domain_name=config.environments["prod"].domain_name
-        ).task,
+        fargate_parts(prod_template, config.service(service), domain_name=config.environments["prod"].domain_name).task,
     )
     prod = config.environments["prod"]
     assert (task["Properties"]["Cpu"], task["Properties"]["Memory"]) == (str(prod.ecs_cpu), str(prod.ecs_memory_mb))
@@ -120,7 +113,7 @@ def test_the_load_balancer_checks_the_health_route_on_the_container_port(dev, pa
 
 def test_the_rule_strips_the_services_path_before_the_container_sees_it(dev, parts, config, service):
     """The container serves `/arch` as ever; the shared load balancer takes `/<path>/arch` and drops the prefix."""
-    path = settings_of(config, service).route_path
+    path = config.service(service).route_path
     transforms = resource(dev, parts.rule)["Properties"]["Transforms"]
     assert transforms == [
         {
@@ -145,7 +138,7 @@ def test_cpu_drives_the_task_count_between_the_configured_bounds(synthesized, co
     for environment in ("dev", "prod"):
         template = synthesized.template(environment)
         settings = config.environments[environment]
-        ecs_service = fargate_parts(template, settings_of(config, service), domain_name=settings.domain_name).service
+        ecs_service = fargate_parts(template, config.service(service), domain_name=settings.domain_name).service
         scaling_target = {
             "ResourceId": {
                 "Fn::Join": ["", ["service/", Match.any_value(), "/", {"Fn::GetAtt": [ecs_service, "Name"]}]]
@@ -175,7 +168,7 @@ def test_prod_runs_tasks_in_private_subnets_behind_its_nat_gateways(synthesized,
     prod.resource_count_is("AWS::EC2::NatGateway", config.environments["prod"].nat_gateways)
     ecs_service = resource(
         prod,
-        fargate_parts(prod, settings_of(config, service), domain_name=config.environments["prod"].domain_name).service,
+        fargate_parts(prod, config.service(service), domain_name=config.environments["prod"].domain_name).service,
     )
     network = ecs_service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["AssignPublicIp"] == "DISABLED"
@@ -198,7 +191,7 @@ def test_the_service_url_is_an_output_over_https_under_its_path(dev, parts, conf
     assert config.environments["dev"].domain_name is None
     url = dev.to_json()["Outputs"][naming.url_output_key(service, "ecs")]["Value"]
     (distribution,) = dev.find_resources("AWS::CloudFront::Distribution")
-    path = settings_of(config, service).route_path
+    path = config.service(service).route_path
     assert url == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}, path]]}
 
 

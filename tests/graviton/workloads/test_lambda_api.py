@@ -1,4 +1,5 @@
-"""Every `lambda` service: arm64, HTTPS through an HTTP API, Powertools settings, alarms to SNS."""
+"""Every `lambda` service: arm64, HTTPS under its path on the environment's one HTTP API, Powertools settings, alarms
+to SNS."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
-from support import ROOT, function_of, one, synthesized_services
+from support import ROOT, function_of, lambda_route_key, one, synthesized_services
 
 from graviton import ArmImageBuild, ArmImageFunction, ImageRepository
 from graviton.workloads.function_alarms import DURATION_ALARM_SHARE
@@ -26,8 +27,8 @@ def service(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def function(dev, service):
-    return function_of(dev, service)
+def function(dev, config, service):
+    return function_of(dev, config.service(service))
 
 
 def test_every_lambda_service_of_the_configuration_is_tested(config):
@@ -45,13 +46,14 @@ def test_the_function_is_arm64_traced_and_sized_from_config(function, config, se
         "POWERTOOLS_SERVICE_NAME": service,
         "POWERTOOLS_METRICS_NAMESPACE": config.project,
         "ENVIRONMENT": "dev",
+        "BASE_PATH": config.service(service).route_path,
     }
 
 
 def test_no_concurrency_is_reserved_unless_configured(synthesized, config, service):
     # A new account's quota is 10 and Lambda keeps 100 unreserved: reserving by default would fail deploys.
     for environment in ("dev", "prod"):
-        _, function = function_of(synthesized.template(environment), service)
+        _, function = function_of(synthesized.template(environment), config.service(service))
         assert config.environments[environment].lambda_reserved_concurrency is None
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 
@@ -74,42 +76,61 @@ def test_configured_reserved_concurrency_reaches_the_function():
 def test_log_retention_comes_from_each_environment(synthesized, config, service):
     for environment in ("dev", "prod"):
         template = synthesized.template(environment)
-        _, function = function_of(template, service)
+        _, function = function_of(template, config.service(service))
         group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         retention = template.to_json()["Resources"][group]["Properties"]["RetentionInDays"]
         assert retention == config.environments[environment].log_retention_days
     assert config.environments["dev"].log_retention_days != config.environments["prod"].log_retention_days
 
 
-def test_an_http_api_sends_every_route_to_the_function(dev, function, service):
+def test_the_shared_http_api_sends_everything_under_the_services_path_to_the_function(dev, function, config, service):
     integration, integration_props = one(
         dev, "AWS::ApiGatewayV2::Integration", {"IntegrationUri": {"Fn::GetAtt": [function[0], "Arn"]}}
     )
-    api = integration_props["Properties"]["ApiId"]["Ref"]
+    (api,) = dev.find_resources("AWS::ApiGatewayV2::Api")
     assert dev.to_json()["Resources"][api]["Properties"]["ProtocolType"] == "HTTP"
+    assert integration_props["Properties"]["ApiId"] == {"Ref": api}
     assert integration_props["Properties"]["IntegrationType"] == "AWS_PROXY"
     assert integration_props["Properties"]["PayloadFormatVersion"] == "2.0"
-    _, route = one(dev, "AWS::ApiGatewayV2::Route", {"ApiId": {"Ref": api}})
-    assert route["Properties"]["RouteKey"] == "$default"
-    assert route["Properties"]["Target"] == {"Fn::Join": ["", ["integrations/", {"Ref": integration}]]}
+    _, route = one(
+        dev, "AWS::ApiGatewayV2::Route", {"Target": {"Fn::Join": ["", ["integrations/", {"Ref": integration}]]}}
+    )
+    path = config.service(service).route_path
+    assert route["Properties"]["RouteKey"] == f"ANY {path}/{{proxy+}}"
+    assert route["Properties"]["ApiId"] == {"Ref": api}
     # The function's only permission (the stack's other one lets EventBridge invoke the registry gatekeeper).
     _, permission = one(dev, "AWS::Lambda::Permission", {"FunctionName": {"Fn::GetAtt": [function[0], "Arn"]}})
     assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
     output = naming.url_output_key(service, "lambda")
-    assert dev.to_json()["Outputs"][output]["Value"] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
+    assert dev.to_json()["Outputs"][output]["Value"] == {"Fn::Join": ["", [{"Fn::GetAtt": [api, "ApiEndpoint"]}, path]]}
 
 
-def test_the_stage_logs_every_request_and_throttles(dev, function):
-    (integration,) = dev.find_resources(
-        "AWS::ApiGatewayV2::Integration", {"Properties": {"IntegrationUri": {"Fn::GetAtt": [function[0], "Arn"]}}}
-    ).values()
-    _, stage = one(dev, "AWS::ApiGatewayV2::Stage", {"ApiId": integration["Properties"]["ApiId"]})
+def test_each_environment_has_one_http_api_with_one_route_per_lambda_service(synthesized, config):
+    lambda_services = [s for s in config.services if "lambda" in s.targets]
+    for environment in ("dev", "prod"):
+        template = synthesized.template(environment)
+        template.resource_count_is("AWS::ApiGatewayV2::Api", 1)
+        routes = template.find_resources("AWS::ApiGatewayV2::Route")
+        assert sorted(r["Properties"]["RouteKey"] for r in routes.values()) == sorted(
+            lambda_route_key(s) for s in lambda_services
+        )
+
+
+def test_the_stage_logs_every_request_and_throttles_each_route(dev, config):
+    _, stage = one(dev, "AWS::ApiGatewayV2::Stage")
     props = stage["Properties"]
     assert props["StageName"] == "$default" and props["AutoDeploy"] is True
     group = props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
     assert dev.to_json()["Resources"][group]["Type"] == "AWS::Logs::LogGroup"
     assert {"requestId", "status", "latencyMs"} <= set(json.loads(props["AccessLogSettings"]["Format"]))
     assert props["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50}
+    # Each function's route has the same limits of its own, and exists before the stage names it.
+    lambda_services = [s for s in config.services if "lambda" in s.targets]
+    assert props["RouteSettings"] == {
+        lambda_route_key(s): {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50} for s in lambda_services
+    }
+    routes = set(dev.find_resources("AWS::ApiGatewayV2::Route"))
+    assert routes <= set(stage["DependsOn"])
 
 
 @pytest.mark.parametrize(
