@@ -33,9 +33,10 @@ from graviton_app.props import EnvironmentProps
 
 @dataclass(frozen=True)
 class EnvironmentOutputs:
-    """What others read from a deployed environment: each HTTP endpoint's output, by its label (`api/lambda`)."""
+    """What others read from a deployed environment: the base URL outputs of its HTTP targets, by output key
+    (`LambdaBaseUrl`, `EcsBaseUrl`); each service answers under its path (`AppConfig.endpoints`)."""
 
-    endpoints: dict[str, CfnOutput] = field(default_factory=dict)
+    base_urls: dict[str, CfnOutput] = field(default_factory=dict)
 
 
 class EnvironmentStack(Stack):
@@ -52,7 +53,6 @@ class EnvironmentStack(Stack):
         self.images: dict[str, ContainerImage] = {}
         repositories: list[ImageRepository] = []
         builds: list[ArmImageBuild] = []
-        endpoints: dict[str, CfnOutput] = {}
         for service in config.services:
             sid = service.construct_id
             outputs: dict[str, str] = {}
@@ -77,9 +77,7 @@ class EnvironmentStack(Stack):
             outputs[naming.OUTPUT_IMAGE_URI] = image.image_uri
             for what, value in outputs.items():
                 CfnOutput(self, naming.output_key(service.name, what), value=value)
-            for target, url in self._endpoints(service, image).items():
-                output = CfnOutput(self, naming.url_output_key(service.name, target), value=url)
-                endpoints[naming.endpoint_label(service.name, target)] = output
+            self._workloads(service, image)
         if repositories:
             gatekeeper = RegistryGatekeeper(
                 self, "RegistryGatekeeper", repositories=repositories, topic=self.alarms, **props.gatekeeper()
@@ -89,7 +87,14 @@ class EnvironmentStack(Stack):
             self._eks_cluster(config)
         if props.builds:
             CfnOutput(self, naming.OUTPUT_SOURCES_BUCKET, value=self.sources_bucket.bucket_name)
-        self.outputs = EnvironmentOutputs(endpoints=endpoints)
+        base_urls = {}
+        if any("lambda" in s.targets for s in config.services):
+            base_urls[naming.base_url_output("lambda")] = self.http_api.url
+        if any("ecs" in s.targets for s in config.services):
+            base_urls[naming.base_url_output("ecs")] = self.load_balancer.url
+        self.outputs = EnvironmentOutputs(
+            base_urls={key: CfnOutput(self, key, value=url) for key, url in base_urls.items()}
+        )
 
     @classmethod
     def for_environment(cls, scope: Construct, *, config: AppConfig, environment: str, root: Path) -> EnvironmentStack:
@@ -109,10 +114,10 @@ class EnvironmentStack(Stack):
             description=EnvironmentProps(config, environment, root).description,
         )
 
-    def _endpoints(self, service: ServiceConfig, image: ContainerImage) -> dict[str, str]:
-        """The service's HTTP workloads, each with its URL: a function behind an HTTP API, a service behind an ALB."""
+    def _workloads(self, service: ServiceConfig, image: ContainerImage) -> None:
+        """The service's HTTP workloads: a function on the shared HTTP API, a Fargate service behind the shared load
+        balancer."""
         sid, props = service.construct_id, self.props
-        urls = {}
         if "lambda" in service.targets:
             function = ArmImageFunction(self, f"{sid}Function", image=image, **props.function(service)).function
             FunctionAlarms(
@@ -123,9 +128,8 @@ class EnvironmentStack(Stack):
                 timeout=props.lambda_timeout(service),
             )
             self.http_api.add_function(self, f"{sid}Route", path=service.route_path, function=function)
-            urls["lambda"] = naming.service_url(self.http_api.url, service.route_path)
         if "ecs" in service.targets:
-            urls["ecs"] = ArmFargateService(
+            ArmFargateService(
                 self,
                 f"{sid}Service",
                 image=image,
@@ -134,8 +138,7 @@ class EnvironmentStack(Stack):
                 task_subnets=self.network.workload_subnets,
                 assign_public_ip=self.network.public_ip,
                 **props.fargate_service(service),
-            ).url
-        return urls
+            )
 
     def _eks_cluster(self, config: AppConfig) -> None:
         """Graviton node groups, and an ARM CodeBuild step that applies the `eks` services after each deploy."""

@@ -99,7 +99,7 @@ class PipelineStack(Stack):
                     commands=[f"{VERIFY_COMMAND} --env {environment}"],
                 )
             else:
-                step = _endpoints_only_step(source, environment, stage.stack.outputs)
+                step = _endpoints_only_step(source, config, environment, stage.stack.outputs)
             self.pipeline.add_stage(stage, pre=pre, post=[step] if step else [])
             self.stages[environment] = stage
             if step:
@@ -131,17 +131,22 @@ def _verify_reads(scope: Construct, config: AppConfig, environment: str) -> Veri
 
 
 def _endpoints_only_step(
-    source: pipelines.IFileSetProducer, environment: str, outputs: EnvironmentOutputs
+    source: pipelines.IFileSetProducer, config: AppConfig, environment: str, outputs: EnvironmentOutputs
 ) -> pipelines.CodeBuildStep | None:
     """The environment is in another account: the pipeline's role cannot read its stack, functions or images (that
-    would need a role there to assume), so only its endpoints are asked, with the standard library. Check the rest
-    with `make verify ENV=<env>` and that account's credentials. None when it has no endpoint."""
-    if not outputs.endpoints:
+    would need a role there to assume), so only its endpoints are asked, with the standard library: each service's
+    URL is its target's base URL output (a variable) and its path, or its fixed host URL. Check the rest with
+    `make verify ENV=<env>` and that account's credentials. None when it has no endpoint."""
+    endpoints = config.endpoints(environment)
+    if not endpoints:
         return None
-    urls = " ".join(f'--url "{label}=${naming.url_variable(label)}"' for label in outputs.endpoints)
+    urls = " ".join(f'--url "{endpoint.label}={endpoint.shell_url()}"' for endpoint in endpoints)
+    used = {endpoint.base_output for endpoint in endpoints if not endpoint.fixed_url}
     return verify_step(
         source=source,
-        env_from_outputs={naming.url_variable(label): output for label, output in outputs.endpoints.items()},
+        env_from_outputs={
+            naming.base_url_variable(key): output for key, output in outputs.base_urls.items() if key in used
+        },
         commands=[f"{VERIFY_COMMAND} --env {environment} --no-aws {urls}"],
     )
 

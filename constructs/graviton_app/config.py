@@ -682,6 +682,24 @@ class AppConfig(_Settings):
             raise ConfigError(f"environment '{name}' is not configured; configured: {', '.join(self.environments)}")
         return self.environments[name]
 
+    def endpoints(self, environment: str) -> list[naming.Endpoint]:
+        """Every HTTP target of every service, and where its URL is in the environment: its path under the target's
+        base URL, or its host on the environment's domain."""
+        domain_name = self.environment(environment).domain_name
+        found = []
+        for service in self.services:
+            for target in (t for t in service.targets if t in naming.ENDPOINT_TARGETS):
+                host = service.route.host if target == "ecs" else None
+                found.append(
+                    naming.Endpoint(
+                        label=naming.endpoint_label(service.name, target),
+                        base_output=naming.base_url_output(target),
+                        path="" if host else service.route_path,
+                        fixed_url=f"https://{host}.{domain_name}" if host else None,
+                    )
+                )
+        return found
+
     def service(self, name: str) -> ServiceConfig:
         for service in self.services:
             if service.name == name:

@@ -6,7 +6,8 @@ Stacks, the pipeline and the commands all import these, so a name is decided onc
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 ENVIRONMENT_NAMES = ("dev", "test", "prod")
 # Each service's sources live in `docker/<folder>/`.
@@ -19,8 +20,31 @@ OUTPUT_REPOSITORY_URI = "RepositoryUri"
 OUTPUT_IMAGE_URI = "ImageUri"
 OUTPUT_EKS_CLUSTER = "EksClusterName"
 OUTPUT_EKS_APPLY_PROJECT = "EksApplyProject"
-# The targets that answer HTTP, each with an endpoint output of its own: `<Service>LambdaUrl`, `<Service>EcsUrl`.
+# The targets that answer HTTP. Each has one base URL output per environment, `LambdaBaseUrl` (the shared HTTP API)
+# and `EcsBaseUrl` (the shared load balancer, behind CloudFront or on the domain); a service answers under its path.
 ENDPOINT_TARGETS = ("lambda", "ecs")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One HTTP target of a service, and where its URL comes from: the target's base URL output and the service's
+    path, or (a host-routed ECS target) a URL the settings fix, `https://<host>.<domain_name>`."""
+
+    label: str
+    base_output: str
+    path: str = ""
+    fixed_url: str | None = None
+
+    def url(self, outputs: Mapping[str, str]) -> str | None:
+        """Its URL given the stack's outputs; None when the base URL output is missing or empty."""
+        if self.fixed_url:
+            return self.fixed_url
+        base = outputs.get(self.base_output)
+        return service_url(base, self.path) if base else None
+
+    def shell_url(self) -> str:
+        """Its URL as a shell word that reads the base URL from its variable: `${LAMBDA_BASE_URL}/api`."""
+        return self.fixed_url or f"${{{base_url_variable(self.base_output)}}}{self.path}"
 
 
 def stack_name(environment: str) -> str:
@@ -53,11 +77,11 @@ def output_key(service: str, what: str) -> str:
     return f"{service_id(service)}{what}"
 
 
-def url_output_key(service: str, target: str) -> str:
-    """`ApiLambdaUrl`, `WebEcsUrl`: the endpoint output of one of a service's HTTP targets."""
+def base_url_output(target: str) -> str:
+    """`LambdaBaseUrl`, `EcsBaseUrl`: the base URL output of an HTTP target's services."""
     if target not in ENDPOINT_TARGETS:
         raise ValueError(f"target '{target}' has no endpoint; targets with one: {', '.join(ENDPOINT_TARGETS)}")
-    return output_key(service, f"{target.capitalize()}Url")
+    return f"{target.capitalize()}BaseUrl"
 
 
 def endpoint_label(service: str, target: str) -> str:
@@ -65,19 +89,9 @@ def endpoint_label(service: str, target: str) -> str:
     return f"{service}/{target}"
 
 
-def url_outputs(services: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:
-    """Output key -> endpoint label for every HTTP target of (service name, targets)."""
-    return {
-        url_output_key(name, target): endpoint_label(name, target)
-        for name, targets in services
-        for target in targets
-        if target in ENDPOINT_TARGETS
-    }
-
-
-def url_variable(label: str) -> str:
-    """`web-api/ecs` -> `WEB_API_ECS_URL`: the shell variable that carries an endpoint in the pipeline's step."""
-    return f"{label.upper().replace('-', '_').replace('/', '_')}_URL"
+def base_url_variable(output: str) -> str:
+    """`EcsBaseUrl` -> `ECS_BASE_URL`: the shell variable that carries a base URL in the pipeline's step."""
+    return "".join(f"_{c}" if c.isupper() else c.upper() for c in output).lstrip("_")
 
 
 # Listener rule priorities run from 1 to this (an ALB limit, `graviton_app.limits.ALB_RULE_PRIORITY`).

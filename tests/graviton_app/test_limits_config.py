@@ -216,3 +216,32 @@ def test_app_py_refuses_a_limit_in_one_line_before_aws_cdk_lib_loads():
             "aws_cdk not loaded",
         ]
     ), result.stderr
+
+
+def test_each_endpoint_is_its_path_under_its_targets_base_url_or_its_host_on_the_domain():
+    """What `make verify` and the pipeline's endpoint-only step ask: every HTTP target of every service, over HTTPS."""
+
+    def change(context: dict) -> None:
+        _with_domain(context)
+        _ecs_service(context)["route"] = {"host": "front"}
+
+    config = load_config(with_change(change), root=ROOT)
+    host_routed = _ecs_service(with_change(change))["name"]
+    outputs = {"LambdaBaseUrl": "https://a1.execute-api.eu-west-1.amazonaws.com", "EcsBaseUrl": "https://example.com"}
+    found = {endpoint.label: endpoint for endpoint in config.endpoints("dev")}
+    wanted = {f"{s.name}/{t}" for s in config.services for t in s.targets if t in ("lambda", "ecs")}
+    assert set(found) == wanted
+    for service in config.services:
+        for target in ("lambda", "ecs"):
+            if target not in service.targets:
+                continue
+            endpoint = found[f"{service.name}/{target}"]
+            if target == "ecs" and service.name == host_routed:
+                assert endpoint.url(outputs) == endpoint.shell_url() == "https://front.example.com"
+            else:
+                base = naming.base_url_output(target)
+                assert endpoint.url(outputs) == outputs[base] + service.route_path
+                variable = f"{target.upper()}_BASE_URL"
+                assert endpoint.shell_url() == f"${{{variable}}}{service.route_path}"
+    assert found[f"{host_routed}/ecs"].url({}) == "https://front.example.com"
+    assert all(e.url({}) is None for e in found.values() if not e.fixed_url)

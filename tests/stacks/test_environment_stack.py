@@ -128,7 +128,9 @@ def test_an_account_pins_the_stack_to_it(pinned):
     assert pinned.error is None
 
 
-def test_a_service_on_lambda_and_ecs_gets_an_endpoint_output_for_each():
+def test_the_http_targets_have_one_base_url_output_each_whatever_the_number_of_services():
+    """`LambdaBaseUrl` (the shared HTTP API) and `EcsBaseUrl` (CloudFront in front of the shared load balancer), both
+    HTTPS; no output per service, so outputs do not grow with services."""
     from graviton_app import naming
     from stacks.environment_stack import EnvironmentStack
 
@@ -137,16 +139,12 @@ def test_a_service_on_lambda_and_ecs_gets_an_endpoint_output_for_each():
     config = load_config(context, root=ROOT)
     stack = EnvironmentStack.for_environment(cdk.App(), config=config, environment="dev", root=ROOT)
     outputs = Template.from_stack(stack).to_json()["Outputs"]
-    service = config.services[0].name
-    lambda_key, ecs_key = (naming.url_output_key(service, target) for target in ("lambda", "ecs"))
-    lambda_url = outputs[lambda_key]["Value"]["Fn::Join"][1]
-    assert (lambda_url[0]["Fn::GetAtt"][1], lambda_url[-1]) == ("ApiEndpoint", config.services[0].route_path)
-    ecs_url = outputs[ecs_key]["Value"]["Fn::Join"][1]
-    assert (ecs_url[0], ecs_url[-1]) == ("https://", config.services[0].route_path)
-    every_endpoint = {
-        naming.endpoint_label(s.name, t) for s in config.services for t in s.targets if t in naming.ENDPOINT_TARGETS
-    }
-    assert {f"{service}/lambda", f"{service}/ecs"} <= every_endpoint == set(stack.outputs.endpoints)
+    lambda_key, ecs_key = (naming.base_url_output(target) for target in ("lambda", "ecs"))
+    assert outputs[lambda_key]["Value"]["Fn::GetAtt"][1] == "ApiEndpoint"
+    (distribution,) = Template.from_stack(stack).find_resources("AWS::CloudFront::Distribution")
+    assert outputs[ecs_key]["Value"] == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}
+    assert not [key for key in outputs if key.endswith(("LambdaUrl", "EcsUrl"))]
+    assert set(stack.outputs.base_urls) == {lambda_key, ecs_key}
 
 
 def test_retained_repositories_can_be_adopted_by_the_next_instance_of_their_stack(synthesized):

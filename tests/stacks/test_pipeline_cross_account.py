@@ -44,15 +44,21 @@ def test_an_environment_in_another_account_is_verified_by_its_endpoints_only(cro
     project = project_of(template_json, prod)
     spec = buildspec(project)
     config = synthesized.config
-    endpoints = naming.url_outputs((s.name, s.targets) for s in config.services)  # output key -> label
-    assert endpoints
-    urls = " ".join(f'--url "{label}=${naming.url_variable(label)}"' for label in endpoints.values())
+    # Each service's path after its target's base URL, read from the two base URL outputs.
+    urls = " ".join(
+        f'--url "{s.name}/{target}=${{{target.upper()}_BASE_URL}}{s.route_path}"'
+        for s in config.services
+        for target in s.targets
+        if target in naming.ENDPOINT_TARGETS
+    )
+    assert "lambda" in urls and "ecs" in urls
     assert spec["phases"]["build"]["commands"] == [f"{VERIFY_COMMAND} --env prod --no-aws {urls}"]
     assert "commands" not in spec["phases"].get("install", {})
     namespace = next(a["Namespace"] for a in stage(pipeline, "Prod") if a.get("Namespace"))
     variables = json.loads(prod["Configuration"]["EnvironmentVariables"])
     assert {(v["name"], v["value"]) for v in variables} == {
-        (naming.url_variable(label), f"#{{{namespace}.{key}}}") for key, label in endpoints.items()
+        ("LAMBDA_BASE_URL", f"#{{{namespace}.LambdaBaseUrl}}"),
+        ("ECS_BASE_URL", f"#{{{namespace}.EcsBaseUrl}}"),
     }
     assert verify_reads_of(template_json, project) == {}
     # dev and test (111111111111, the pipeline's): every check, on their pinned account and region

@@ -12,11 +12,12 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk.assertions import Match, Template
 from pipeline_support import buildspec, project_of, provider, stage, verify_action, verify_reads_of
-from support import PIPELINE_SETTINGS, ROOT
+from support import PIPELINE_SETTINGS, ROOT, repo_context
 
 from graviton.guardrails.guard import guard_report
 from graviton.pipeline.push_trigger import add_push_trigger
 from graviton.pipeline.verify_step import VerifyReads, verify_step
+from graviton_app.config import load_config
 from graviton_app.naming import stack_name
 from stacks.environment_stack import EnvironmentOutputs
 from stacks.pipeline_stack import VERIFY_COMMAND, _endpoints_only_step
@@ -251,7 +252,12 @@ def test_a_stage_without_endpoints_is_still_verified_in_aws_but_not_by_urls_alon
     reads = VerifyReads(statements=(), findings={})
     step = verify_step(source=source, reads=reads, commands=[f"{VERIFY_COMMAND} --env dev"])
     assert step.commands == [f"{VERIFY_COMMAND} --env dev"]
-    assert _endpoints_only_step(source, "prod", EnvironmentOutputs()) is None
+    context = repo_context()
+    for service in context["services"]:
+        service["targets"] = ["eks"]  # no HTTP target: no endpoint, no base URL output
+    config = load_config(context, root=ROOT)
+    assert config.endpoints("prod") == []
+    assert _endpoints_only_step(source, config, "prod", EnvironmentOutputs()) is None
 
 
 def test_there_is_no_confirm_permissions_broadening(pipeline, pipeline_stack):

@@ -17,8 +17,9 @@ resource (resource, expected, found, verdict):
     ECS task definition  every AWS::ECS::TaskDefinition: runtimePlatform.cpuArchitecture ARM64
     CodeBuild project    every AWS::CodeBuild::Project: ARM_CONTAINER, ARM_LAMBDA_CONTAINER or ARM_EC2
     EKS node             every running EC2 instance tagged eks:cluster-name=<EksClusterName output>: arm64
-    GET /arch            every endpoint output of the settings' services, `<Service>LambdaUrl` and `<Service>EcsUrl`
-                         (labelled `api/lambda`, `web/ecs`): {"machine": "aarch64"}
+    GET /arch            every HTTP target of the settings' services, at its path under the `LambdaBaseUrl` or
+                         `EcsBaseUrl` output, or at its host on the domain (labelled `api/lambda`, `web/ecs`):
+                         {"machine": "aarch64"}
 
 Flags:
     --env ENV          the environment (dev, test, prod); with AWS it must be in cdk.json

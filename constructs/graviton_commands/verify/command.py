@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None, *, checks: Sequence[Check] = CHECKS)
                 overrides=options.overrides,
                 progress=progress,
             )
-            targets, rows = output_targets(aws.outputs, aws.endpoint_outputs, options.plan.targets)
+            targets, rows = output_targets(aws.outputs, aws.endpoints, options.plan.targets)
             plan = replace(options.plan, targets=targets, progress=progress)
             aws.timeout_seconds, aws.deep = plan.timeout_seconds, options.deep
             rows = run_checks(plan, [*aws_checks(aws), http_arch_check]) + rows

@@ -5,8 +5,9 @@ Every service answers `GET /arch` with `{"machine": platform.machine()}` from in
 only check `--no-aws` runs (the pipeline's step for an environment in another account), so this module is standard
 library only.
 
-The endpoints: `--url LABEL=URL`, and with AWS the stack's `<Service>LambdaUrl` / `<Service>EcsUrl` outputs, labelled
-`service/target` (`api/lambda`, `web/ecs`); a `--url` replaces the output with the same label. A fresh endpoint is
+The endpoints: `--url LABEL=URL`, and with AWS each service's path under the stack's `LambdaBaseUrl` / `EcsBaseUrl`
+output (or its host URL on the environment's domain), labelled `service/target` (`api/lambda`, `web/ecs`); a `--url`
+replaces the endpoint with the same label. A fresh endpoint is
 waited for (429 and 5xx are retried, with a doubling backoff); any other answer is final.
 """
 
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from graviton_commands.verify.model import (
     CANNOT_CHECK,
@@ -29,6 +31,16 @@ from graviton_commands.verify.model import (
     Target,
     network_reason,
 )
+
+
+class Endpoint(Protocol):
+    """What verify needs of `graviton_app.naming.Endpoint` (this module stays standard library only)."""
+
+    @property
+    def label(self) -> str: ...
+
+    def url(self, outputs: Mapping[str, str]) -> str | None: ...
+
 
 CHECK_ARCH = "GET /arch"
 EXPECTED_MACHINE = "aarch64"
@@ -90,17 +102,19 @@ def is_http_url(url: str) -> bool:
     return parsed.scheme in {"http", "https"} and bool(parsed.netloc)
 
 
-def url_targets(outputs: Mapping[str, str], endpoint_outputs: Mapping[str, str]) -> dict[str, str]:
-    """The endpoints among the stack's outputs: label (`api/lambda`) -> URL, for the outputs the settings name."""
-    return {label: outputs[key] for key, label in endpoint_outputs.items() if outputs.get(key)}
+def url_targets(outputs: Mapping[str, str], endpoints: Sequence[Endpoint]) -> dict[str, str]:
+    """The settings' endpoints at the stack's base URL outputs: label (`api/lambda`) -> URL (`<base><path>`), for
+    those whose URL is known."""
+    urls = {endpoint.label: endpoint.url(outputs) for endpoint in endpoints}
+    return {label: url for label, url in urls.items() if url}
 
 
 def output_targets(
-    outputs: Mapping[str, str], endpoint_outputs: Mapping[str, str], given: Sequence[Target]
+    outputs: Mapping[str, str], endpoints: Sequence[Endpoint], given: Sequence[Target]
 ) -> tuple[tuple[Target, ...], list[Row]]:
     """The stack's endpoint outputs, each replaced by a --url with the same label; an output that is no http(s)
     URL is a row that cannot be checked."""
-    urls = {**url_targets(outputs, endpoint_outputs), **{target.service: target.url for target in given}}
+    urls = {**url_targets(outputs, endpoints), **{target.service: target.url for target in given}}
     targets, rows = [], []
     for service, url in urls.items():
         if is_http_url(url):

@@ -38,8 +38,8 @@ class Aws:
     session: Any
     config: Any
     progress: Callable[[str], None]
-    # Output key -> endpoint label (`ApiLambdaUrl` -> `api/lambda`), from the settings' services.
-    endpoint_outputs: dict[str, str] = field(default_factory=dict)
+    # Every HTTP target of the settings' services, and where its URL is (`naming.Endpoint`).
+    endpoints: list[naming.Endpoint] = field(default_factory=list)
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     # --deep: the image check downloads every arm64 image's layers and scans their ELF headers.
     deep: bool = False
@@ -75,8 +75,9 @@ class Aws:
         self.references.setdefault(ref, []).append(who)
 
 
-def environment_settings(root: Path, overrides: Sequence[str], environment: str) -> tuple[Any, dict[str, str]]:
-    """The environment's settings from cdk.json (with `-c` overrides) and its endpoint outputs (output key -> label).
+def environment_settings(root: Path, overrides: Sequence[str], environment: str) -> tuple[Any, list[naming.Endpoint]]:
+    """The environment's settings from cdk.json (with `-c` overrides) and its endpoints (`naming.Endpoint`: each
+    service's path under its target's base URL output, or its host URL).
 
     Loaded only for the AWS checks: `--no-aws` needs nothing but the standard library.
     """
@@ -87,7 +88,7 @@ def environment_settings(root: Path, overrides: Sequence[str], environment: str)
     if environment not in config.environments:
         configured = ", ".join(config.environments)
         raise Fatal(f"environment '{environment}' is not configured in cdk.json; configured: {configured}")
-    return config.environments[environment], naming.url_outputs((s.name, s.targets) for s in config.services)
+    return config.environments[environment], config.endpoints(environment)
 
 
 def connect(
@@ -100,7 +101,7 @@ def connect(
     progress: Callable[[str], None],
 ) -> Aws:
     """The deployed stack's outputs and resources, read with the caller's credentials; Fatal when it cannot be."""
-    settings, endpoint_outputs = environment_settings(root, overrides, environment)
+    settings, endpoints = environment_settings(root, overrides, environment)
     try:
         connection = aws_session.connect(
             environment,
@@ -145,7 +146,7 @@ def connect(
         f" {len(summaries)} resources, {len(outputs)} outputs"
     )
     return Aws(
-        endpoint_outputs=endpoint_outputs,
+        endpoints=endpoints,
         environment=environment,
         stack=stack,
         account=account,

@@ -186,13 +186,16 @@ def test_the_vpc_logs_its_flows(dev):
     assert flow_log["Properties"]["TrafficType"] == "ALL"
 
 
-def test_the_service_url_is_an_output_over_https_under_its_path(dev, parts, config, service):
+def test_the_service_answers_over_https_under_its_path_after_the_ecs_base_url(dev, config, service):
     """Dev has no domain: CloudFront's HTTPS name in front of the shared load balancer, then the service's path."""
     assert config.environments["dev"].domain_name is None
-    url = dev.to_json()["Outputs"][naming.url_output_key(service, "ecs")]["Value"]
+    base = dev.to_json()["Outputs"][naming.base_url_output("ecs")]["Value"]
     (distribution,) = dev.find_resources("AWS::CloudFront::Distribution")
-    path = config.service(service).route_path
-    assert url == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}, path]]}
+    assert base == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}
+    (endpoint,) = [e for e in config.endpoints("dev") if e.label == naming.endpoint_label(service, "ecs")]
+    assert endpoint.url({naming.base_url_output("ecs"): "https://d1.cloudfront.net"}) == (
+        f"https://d1.cloudfront.net{config.service(service).route_path}"
+    )
 
 
 def test_every_ecs_service_runs_on_the_environments_one_cluster(synthesized, config):

@@ -101,8 +101,9 @@ def test_the_shared_http_api_sends_everything_under_the_services_path_to_the_fun
     # The function's only permission (the stack's other one lets EventBridge invoke the registry gatekeeper).
     _, permission = one(dev, "AWS::Lambda::Permission", {"FunctionName": {"Fn::GetAtt": [function[0], "Arn"]}})
     assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
-    output = naming.url_output_key(service, "lambda")
-    assert dev.to_json()["Outputs"][output]["Value"] == {"Fn::Join": ["", [{"Fn::GetAtt": [api, "ApiEndpoint"]}, path]]}
+    assert dev.to_json()["Outputs"][naming.base_url_output("lambda")]["Value"] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
+    (endpoint,) = [e for e in config.endpoints("dev") if e.label == naming.endpoint_label(service, "lambda")]
+    assert (endpoint.base_output, endpoint.path) == (naming.base_url_output("lambda"), path)
 
 
 def test_each_environment_has_one_http_api_with_one_route_per_lambda_service(synthesized, config):

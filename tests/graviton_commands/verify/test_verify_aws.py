@@ -37,9 +37,9 @@ from graviton_app.naming import (
     OUTPUT_EKS_CLUSTER,
     OUTPUT_IMAGE_URI,
     OUTPUT_REPOSITORY_URI,
+    Endpoint,
+    base_url_output,
     stack_name,
-    url_output_key,
-    url_outputs,
 )
 from graviton_commands.verify import command as verify
 from graviton_commands.verify.endpoints import url_targets
@@ -79,13 +79,14 @@ BLOBS = {digest_of(path.read_bytes()): path.read_bytes() for path in FIXTURES.gl
 
 
 class LocalHandler(BaseHTTPRequestHandler):
-    """`/blobs/<digest>`: a config blob; `/<machine>/arch`: a service answering `{"machine": <machine>}`."""
+    """`/blobs/<digest>`: a config blob; `/<machine>/arch` and `/<machine>/<service path>/arch`: a service answering
+    `{"machine": <machine>}` (a base URL `<local>/<machine>` with the service's path after it)."""
 
     def do_GET(self) -> None:
         parts = self.path.strip("/").split("/")
         if parts[0] == "blobs" and len(parts) == 2 and parts[1] in BLOBS:
             self._answer(200, "application/octet-stream", BLOBS[parts[1]])
-        elif len(parts) == 2 and parts[1] == "arch":
+        elif len(parts) >= 2 and parts[-1] == "arch":
             self._answer(200, "application/json", json.dumps({"machine": parts[0]}).encode())
         else:
             self._answer(404, "text/plain", b"not found")
@@ -348,12 +349,12 @@ def deploy_dev(aws: Deployment, **changes: Any) -> dict[str, Any]:
         f"Api{OUTPUT_BUILD_PROJECT}": aws.project_name("ApiBuildProject"),
         f"Api{OUTPUT_REPOSITORY_URI}": f"{REGISTRY}/{api_repo}",
         f"Api{OUTPUT_IMAGE_URI}": api_image,
-        url_output_key("api", "lambda"): f"{aws.local_url}/aarch64/",
+        base_url_output("lambda"): f"{aws.local_url}/aarch64/",
         "WebServiceServiceURL7A781EC3": "http://not-a-service-output.example",
         f"Web{OUTPUT_BUILD_PROJECT}": aws.project_name("WebBuildProject"),
         f"Web{OUTPUT_REPOSITORY_URI}": f"{REGISTRY}/{web_repo}",
         f"Web{OUTPUT_IMAGE_URI}": web_image,
-        url_output_key("web", "ecs"): f"{aws.local_url}/{changes.get('machine', 'aarch64')}",
+        base_url_output("ecs"): f"{aws.local_url}/{changes.get('machine', 'aarch64')}",
         OUTPUT_EKS_CLUSTER: CLUSTER,
         OUTPUT_EKS_APPLY_PROJECT: aws.project_name("EksApplyProject"),
         "BuildSourcesBucket": "devstack-buildsources-1a2b3c",
@@ -540,7 +541,7 @@ def test_an_index_exits_1_with_the_reason(aws, capsys):
 
 
 def test_a_url_given_replaces_the_stacks_output_for_that_service(aws, capsys):
-    deploy_dev(aws, machine="x86_64")  # WebEcsUrl answers x86_64
+    deploy_dev(aws, machine="x86_64")  # web/ecs, under EcsBaseUrl, answers x86_64
     result = verify_dev(capsys, "--url", f"web/ecs={aws.local_url}/aarch64")
     assert result.code == 0, result.out + result.err
     assert f"GET {aws.local_url}/aarch64/arch" in result.err
@@ -612,7 +613,9 @@ def test_a_promoted_environment_checks_the_building_environments_repositories(aw
     api_image, web_image = f"{REGISTRY}/{api_repo}:3f2a9c1b7d4e", f"{REGISTRY}/{web_repo}:8e1d2c3b4a59"
     function = aws.image_function("ApiFunction", api_image)
     aws.task_definition("WebServiceTaskDef", web_image)
-    aws.deploy({"ApiImageUri": api_image, "WebImageUri": web_image, "ApiLambdaUrl": f"{aws.local_url}/aarch64"})
+    aws.deploy(
+        {"ApiImageUri": api_image, "WebImageUri": web_image, base_url_output("lambda"): f"{aws.local_url}/aarch64"}
+    )
 
     code = verify.main(["--env", "test", "--json", *FAST])
     out, err = capsys.readouterr()
@@ -747,44 +750,56 @@ def test_json_has_the_environment_and_one_row_per_resource(aws, capsys):
 # The endpoints the settings name -----------------------------------------------------------------------------------
 
 
-def test_url_targets_maps_the_settings_endpoint_outputs_and_ignores_cdks_own():
-    """Output key -> label comes from the settings' services (`naming.url_outputs`): one endpoint output per HTTP
-    target, so a service on both Lambda and ECS has two; CDK's own outputs (`...ServiceURL7A781EC3`) are no endpoint."""
-    endpoint_outputs = url_outputs([("api", ["lambda"]), ("web", ["ecs", "eks"]), ("shop", ["lambda", "ecs"])])
-    assert endpoint_outputs == {
-        "ApiLambdaUrl": "api/lambda",
-        "WebEcsUrl": "web/ecs",
-        "ShopLambdaUrl": "shop/lambda",
-        "ShopEcsUrl": "shop/ecs",
-    }
+def test_url_targets_put_each_services_path_under_its_targets_base_url_output():
+    """Label -> URL from the settings' endpoints (`AppConfig.endpoints`): a path under `LambdaBaseUrl` or `EcsBaseUrl`,
+    or a host URL the settings fix; CDK's own outputs and per-service outputs are no endpoint."""
+    endpoints = [
+        Endpoint("api/lambda", "LambdaBaseUrl", "/api"),
+        Endpoint("web/ecs", "EcsBaseUrl", "/web"),
+        Endpoint("shop/lambda", "LambdaBaseUrl", "/shop"),
+        Endpoint("shop/ecs", "EcsBaseUrl", fixed_url="https://shop.example.com"),
+    ]
     outputs = {
-        "ApiLambdaUrl": "a",
-        "WebEcsUrl": "b",
-        "ShopLambdaUrl": "c",
-        "ShopEcsUrl": "d",
+        "LambdaBaseUrl": "https://a.execute-api.eu-west-1.amazonaws.com",
+        "EcsBaseUrl": "https://d1.cloudfront.net/",
         "WebServiceServiceURL7A781EC3": "e",
-        "ApiUrl": "f",
-        "ApiImageUri": "g",
+        "ApiLambdaUrl": "f",
     }
-    assert url_targets(outputs, endpoint_outputs) == {
-        "api/lambda": "a",
-        "web/ecs": "b",
-        "shop/lambda": "c",
-        "shop/ecs": "d",
+    assert url_targets(outputs, endpoints) == {
+        "api/lambda": "https://a.execute-api.eu-west-1.amazonaws.com/api",
+        "web/ecs": "https://d1.cloudfront.net/web",
+        "shop/lambda": "https://a.execute-api.eu-west-1.amazonaws.com/shop",
+        "shop/ecs": "https://shop.example.com",
     }
-    assert url_targets({"ApiLambdaUrl": ""}, endpoint_outputs) == {}  # an output CloudFormation left empty
+    # A base URL output CloudFormation left empty, or one not there: only the fixed host URL is known.
+    assert url_targets({"LambdaBaseUrl": ""}, endpoints) == {"shop/ecs": "https://shop.example.com"}
+
+
+def test_verify_takes_every_services_path_from_the_settings(aws, capsys, tmp_path):
+    """A route the settings give (`route.path`) is where verify asks, under the target's base URL."""
+    context = repo_context()
+    for service in context["services"]:
+        service["route"] = {"path": f"/{service['name']}-v2"}
+    app_root(tmp_path, context)
+    deploy_dev(aws)
+    code = verify.main(["--env", "dev", "--root", str(tmp_path), *FAST])
+    result = Result(code, *capsys.readouterr())
+    assert result.code == 0, result.out + result.err
+    for service in context["services"]:
+        assert f"GET {aws.local_url}/aarch64/{service['name']}-v2/arch" in result.err
 
 
 def test_a_service_on_lambda_and_ecs_gets_both_endpoints_verified(aws, capsys, tmp_path):
-    """One endpoint per target: `ApiLambdaUrl` and `ApiEcsUrl` are both asked, each under its own label."""
+    """One endpoint per target: the service's path under `LambdaBaseUrl` and under `EcsBaseUrl`, each asked under its
+    own label. (The fake service answers the first segment of its path: the routes are named after machines.)"""
     context = repo_context()
-    context["services"][0]["targets"] = ["lambda", "ecs"]
+    context["services"][0].update(targets=["lambda", "ecs"], route={"path": "/x86_64"})
+    context["services"][1]["route"] = {"path": "/aarch64"}
     app_root(tmp_path, context)
     aws.deploy(
         {
-            url_output_key("api", "lambda"): f"{aws.local_url}/aarch64",
-            url_output_key("api", "ecs"): f"{aws.local_url}/x86_64",
-            url_output_key("web", "ecs"): f"{aws.local_url}/aarch64",
+            base_url_output("lambda"): f"{aws.local_url}/aarch64",
+            base_url_output("ecs"): aws.local_url,
         }
     )
     code = verify.main(["--env", "dev", "--root", str(tmp_path), *FAST])
@@ -794,7 +809,7 @@ def test_a_service_on_lambda_and_ecs_gets_both_endpoints_verified(aws, capsys, t
     assert ["api/lambda", "aarch64", "aarch64", "ok"] in result.rows
     assert ["api/ecs", "aarch64", "x86_64", "WRONG"] in result.rows
     assert ["web/ecs", "aarch64", "aarch64", "ok"] in result.rows
-    assert f"GET {aws.local_url}/aarch64/arch" in result.err and f"GET {aws.local_url}/x86_64/arch" in result.err
+    assert f"GET {aws.local_url}/aarch64/x86_64/arch" in result.err and f"GET {aws.local_url}/x86_64/arch" in result.err
     assert result.err.splitlines()[-1] == "verify: dev: not on Graviton: api/ecs (x86_64); expected aarch64"
 
 
