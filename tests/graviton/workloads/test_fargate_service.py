@@ -3,6 +3,7 @@ non-root, logs, VPC."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -223,3 +224,23 @@ def test_one_load_balancer_has_a_rule_and_a_target_group_per_ecs_service_at_its_
             parts = fargate_parts(template, service, domain_name=domain_name)
             rule = resource(template, parts.rule)["Properties"]
             assert rule["Priority"] == priorities[service.name]
+
+
+def test_without_a_domain_the_load_balancer_admits_only_cloudfront_with_the_secret_header(dev, config):
+    """Dev: the load balancer's group admits only CloudFront's origin-facing prefix list, on 80, with no rule per
+    service; every service's rule also asks for the header CloudFront adds, its value a Secrets Manager reference."""
+    assert config.environments["dev"].domain_name is None
+    (balancer,) = dev.find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    ((group_ref,),) = [[g["Fn::GetAtt"][0] for g in balancer["Properties"]["SecurityGroups"]]]
+    group_id = {"Fn::GetAtt": [group_ref, "GroupId"]}
+    inline = resource(dev, group_ref)["Properties"].get("SecurityGroupIngress", [])
+    separate = dev.find_resources("AWS::EC2::SecurityGroupIngress", {"Properties": {"GroupId": group_id}})
+    (ingress,) = [*inline, *(r["Properties"] for r in separate.values())]
+    assert (ingress["FromPort"], ingress["ToPort"]) == (80, 80)
+    assert "SourcePrefixListId" in ingress and "CidrIp" not in ingress
+    assert not dev.find_resources("AWS::EC2::SecurityGroupEgress", {"Properties": {"GroupId": group_id}})
+    for service in (s for s in config.services if "ecs" in s.targets):
+        rule = resource(dev, fargate_parts(dev, service).rule)["Properties"]
+        (header,) = [c for c in rule["Conditions"] if c["Field"] == "http-header"]
+        value = json.dumps(header["HttpHeaderConfig"]["Values"])
+        assert "{{resolve:secretsmanager:" in value, service.name
