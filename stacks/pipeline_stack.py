@@ -70,6 +70,9 @@ class PipelineStack(Stack):
             cli_version=pinned_npm_version(root / "package.json", "aws-cdk"),
             cdk_assets_cli_version=pinned_npm_version(root / "package.json", "cdk-assets"),
             cross_account_keys=cross_account,
+            # One publishing project per asset type, not per asset: every service's build context (and, in nested
+            # stacks, its template) is an asset in every environment.
+            publish_assets_in_parallel=False,
             enable_key_rotation=cross_account or None,
             code_build_defaults=arm_code_build_options(pin_runtimes=True),
             synth_code_build_defaults=arm_code_build_options(),

@@ -32,9 +32,12 @@ CDK_ASSETS_INSTALL = re.compile(r"^npm install -g cdk-assets@(?P<version>\S+)$")
 ASSET_KEY = re.compile(r"[0-9a-f]{64}\.(?:zip|json)")
 
 
-def buildspec_of(template: dict, action: dict) -> dict:
+def buildspec_of(template: dict, action: dict, outdir: Path) -> dict:
+    """The project's buildspec: inline, or (one project publishing many assets) the file CDK Pipelines writes into
+    the assembly the project gets as its input, named in the project."""
     project = template["Resources"][action["Configuration"]["ProjectName"]["Ref"]]
-    return json.loads(project["Properties"]["Source"]["BuildSpec"])
+    spec = project["Properties"]["Source"]["BuildSpec"]
+    return json.loads(spec if spec.lstrip().startswith("{") else (outdir / spec).read_text())
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,7 @@ def asset_buildspecs(pipeline_synth: Synthesized) -> list[dict]:
     (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
     (actions,) = [s["Actions"] for s in pipeline["Properties"]["Stages"] if s["Name"] == "Assets"]
     assert actions
-    return [buildspec_of(template, action) for action in actions]
+    return [buildspec_of(template, action, pipeline_synth.outdir) for action in actions]
 
 
 def with_local_packages(command: str) -> str:

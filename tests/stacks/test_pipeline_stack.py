@@ -143,6 +143,19 @@ def test_stages_run_source_build_update_assets_then_dev_test_prod(pipeline):
     ]
 
 
+def test_assets_publish_in_one_project_per_asset_type_however_many_assets(pipeline_synth, pipeline):
+    """One CodeBuild project per asset would put hundreds in the pipeline's stack once every service has its build
+    context (and its nested template) as an asset in every environment."""
+    assets = stage(pipeline, "Assets")
+    assert len(assets) <= 2  # files, container images
+    file_assets = {
+        key
+        for manifest in pipeline_synth.outdir.rglob("*.assets.json")
+        for key in json.loads(manifest.read_text()).get("files", {})
+    }
+    assert len(file_assets) > 2
+
+
 def test_the_stages_deploy_the_stacks_cdk_deploy_deploys(pipeline):
     for stage_name, environment in ENVIRONMENT_STAGES.items():
         deploys = [a for a in stage(pipeline, stage_name) if provider(a) == "CloudFormation"]
