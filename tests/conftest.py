@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from aws_cdk.assertions import Template
     from support import Configuration, Synthesized
 
+    from graviton_app.config import AppConfig
+
 
 # Python's cyclic garbage collector. A worker ends with ~0.9 million objects (CDK's Python side of every app, jsii
 # proxies, moto, cfn-lint's schemas), and with the default thresholds it ran ~20 full collections, each walking all of
@@ -43,7 +45,7 @@ def pytest_collection_finish() -> None:
 
 
 # The session fixtures built on the app synthesized once per process; a test module taking one of them is a user of it.
-APP_FIXTURES = ("synthesized", "dev", "pipeline_synth")
+APP_FIXTURES = ("synthesized", "dev", "config", "pipeline_synth")
 
 
 @functools.cache
@@ -57,9 +59,16 @@ def uses_the_app(path: Path) -> bool:
     return any(
         argument.arg in APP_FIXTURES
         for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef)
+        if isinstance(node, ast.FunctionDef) and _is_test_or_fixture(node)
         for argument in node.args.args
     )
+
+
+def _is_test_or_fixture(function: ast.FunctionDef) -> bool:
+    """A test, or a function decorated as a fixture (`@pytest.fixture` or `@pytest.fixture(...)`): a plain helper's
+    argument that happens to be named like a fixture (`config`) is not a use of it."""
+    decorators = [d.func if isinstance(d, ast.Call) else d for d in function.decorator_list]
+    return function.name.startswith("test") or any(ast.unparse(d).endswith("fixture") for d in decorators)
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when pytest runs without xdist
@@ -101,6 +110,12 @@ def synthesized(configuration, tmp_path_factory) -> Synthesized:
 @pytest.fixture(scope="session")
 def dev(synthesized) -> Template:
     return synthesized.template("dev")
+
+
+@pytest.fixture(scope="session")
+def config(synthesized) -> AppConfig:
+    """The configuration the app was synthesized with (cdk.json's services and the generated ones)."""
+    return synthesized.config
 
 
 @pytest.fixture(scope="session")

@@ -180,6 +180,17 @@ def synthesize(context: dict, outdir: Path, *, root: Path = ROOT) -> Synthesized
     return Synthesized(app=app, stacks=stacks, outdir=outdir, error=error, config=config)
 
 
+def fake_on_path(folder: Path, name: str, script: str, *, log: Path) -> dict[str, str]:
+    """An executable `name` (the shell `script`) in `folder/bin`, first on PATH: the environment a command runs with
+    to meet it instead of the real tool; the script may write what it was given to `$FAKE_<NAME>_LOG` (`log`)."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    program = bin_dir / name
+    program.write_text(script)
+    program.chmod(0o755)
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", f"FAKE_{name.upper()}_LOG": str(log)}
+
+
 def run(args: list[str], *, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """Run a command the way a user would, with the venv and the pinned Node first on PATH."""
     full_env = {**os.environ, **(env or {})}

@@ -22,6 +22,7 @@ from typing import Any
 from graviton.constants import CONTAINER_PORT, CONTAINER_USER, HEALTH_PATH, POWERTOOLS_VERSION
 from graviton_app.naming import DOCKER_ROOT
 from graviton_commands.cli import EXIT_REFUSED, CommandParser, Refusal
+from graviton_commands.settings import read_settings
 
 PREFIX = "new-service"
 PROG = "python -m graviton_commands.new_service"
@@ -107,18 +108,6 @@ def write_lock(folder: Path, name: str, targets: list[str]) -> None:
 
 def service_entry(name: str, targets: list[str], *, folder: str) -> dict[str, Any]:
     return {"name": name, "folder": folder, "dockerfile": DOCKERFILE, "targets": targets}
-
-
-def read_settings(root: Path) -> Any:
-    """cdk.json's context as the app reads it, refused in the settings' own line when it does not load."""
-    from graviton_app.config import ConfigError, load_config
-    from graviton_app.context import ContextError, read_context
-
-    try:
-        context = read_context(root)
-        return context, load_config(context.values, root=root)
-    except (ConfigError, ContextError) as err:
-        raise Refusal(str(err)) from None
 
 
 def checked_document(root: Path, context: Any, name: str, targets: list[str], staged: Path) -> dict[str, Any]:

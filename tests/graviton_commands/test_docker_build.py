@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from support import ROOT, repo_context, run
+from support import ROOT, fake_on_path, repo_context, run
 
 # sample: docker-build runs the api and web samples' folders and Dockerfiles through a fake docker.
 pytestmark = pytest.mark.sample
@@ -26,12 +25,7 @@ exit "${FAKE_DOCKER_STATUS:-0}"
 @pytest.fixture
 def fake_docker(tmp_path: Path) -> dict[str, str]:
     """The environment that puts a logging `docker` first on PATH."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    docker = bin_dir / "docker"
-    docker.write_text(FAKE_DOCKER)
-    docker.chmod(0o755)
-    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_DOCKER_LOG": str(tmp_path / "docker.log")}
+    return fake_on_path(tmp_path, "docker", FAKE_DOCKER, log=tmp_path / "docker.log")
 
 
 def local_build_run(*args: str, env: dict[str, str]):

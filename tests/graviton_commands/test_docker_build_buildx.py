@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
-from support import run
+from support import fake_on_path, run
 
 # A Docker CLI without buildx answers `docker buildx ...` as it does any unknown command (exit 1); a build's
 # `--platform` would then end in "unknown flag: --platform" (exit 125). Logs every call, one per line.
@@ -25,12 +24,7 @@ exit 125
 
 @pytest.fixture
 def docker_without_buildx(tmp_path: Path) -> dict[str, str]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    docker = bin_dir / "docker"
-    docker.write_text(DOCKER_WITHOUT_BUILDX)
-    docker.chmod(0o755)
-    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_DOCKER_LOG": str(tmp_path / "docker.log")}
+    return fake_on_path(tmp_path, "docker", DOCKER_WITHOUT_BUILDX, log=tmp_path / "docker.log")
 
 
 def test_a_docker_without_buildx_is_refused_with_what_to_install(docker_without_buildx):

@@ -80,11 +80,8 @@ class GuardPlugin:
             in_assembly = {str(s.template_path.resolve()): s for s in assembly_stacks(Path(self._app.outdir))}
         except (OSError, ValueError, KeyError):  # no readable manifest: CDK's order and the stacks' ids
             in_assembly = {}
-        order = list(in_assembly)
-        templates = sorted(
-            context.template_paths,
-            key=lambda t: order.index(key) if (key := str(Path(t).resolve())) in in_assembly else len(order),
-        )
+        position = {key: index for index, key in enumerate(in_assembly)}
+        templates = sorted(context.template_paths, key=lambda t: position.get(str(Path(t).resolve()), len(position)))
         stacks = [self._read(template, stacks_by_template) for template in templates]
         decisions = evaluate(stacks)
         unplaced = {d.stack for d in violations(decisions) if not d.path}

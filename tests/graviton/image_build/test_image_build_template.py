@@ -24,11 +24,6 @@ from graviton.registry.image_repository import PUSH_ACTIONS
 from graviton_app import naming
 
 
-@pytest.fixture(scope="module")
-def config(synthesized):
-    return synthesized.config
-
-
 @pytest.fixture(scope="module", params=synthesized_services())
 def service(request, config):
     """Each service of the configuration the app was synthesized with."""

@@ -14,11 +14,6 @@ from graviton.constants import CONTAINER_PORT
 from graviton_app import naming
 
 
-@pytest.fixture(scope="module")
-def config(synthesized):
-    return synthesized.config
-
-
 @pytest.fixture(scope="module", params=synthesized_services("ecs"))
 def service(request) -> str:
     """Each `ecs` service of the configuration the app was synthesized with."""

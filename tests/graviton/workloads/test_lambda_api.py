@@ -15,11 +15,6 @@ from graviton.workloads.function_alarms import DURATION_ALARM_SHARE
 from graviton_app import naming
 
 
-@pytest.fixture(scope="module")
-def config(synthesized):
-    return synthesized.config
-
-
 @pytest.fixture(scope="module", params=synthesized_services("lambda"))
 def service(request) -> str:
     """Each `lambda` service of the configuration the app was synthesized with."""
