@@ -12,23 +12,19 @@ from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 from graviton import (
     AlarmTopic,
-    ArmFargateService,
-    ArmImageBuild,
-    ArmImageFunction,
     BuildArtifactsKey,
     BuildSourcesBucket,
     ContainerImage,
     EnvironmentNetwork,
-    FunctionAlarms,
-    ImageRepository,
-    PromotedImage,
+    ImageBuildProvider,
     RegistryGatekeeper,
     SharedHttpApi,
     SharedLoadBalancer,
 )
 from graviton_app import naming
-from graviton_app.config import AppConfig, ServiceConfig
+from graviton_app.config import AppConfig
 from graviton_app.props import EnvironmentProps
+from stacks.service_stack import ServiceStack
 
 
 @dataclass(frozen=True)
@@ -40,9 +36,10 @@ class EnvironmentOutputs:
 
 
 class EnvironmentStack(Stack):
-    """One environment: per service an ECR repository and a native ARM image build (or the building environment's
-    image), then its workloads: an arm64 Lambda behind an HTTP API, a Fargate ARM64 service on the environment's one
-    cluster behind its one HTTPS-only load balancer, both, or pods on the environment's Graviton EKS cluster."""
+    """One environment: the parts its services share (network, one ECS cluster, one HTTPS-only load balancer, one
+    HTTP API, the alarm topic, the build key and sources bucket, the image-build provider, the registry gatekeeper,
+    the Graviton EKS cluster) and one nested ServiceStack per service: its ECR repository and native ARM image build
+    (or the building environment's image), its arm64 Lambda, its Fargate ARM64 service."""
 
     def __init__(self, scope: Construct, id: str, *, config: AppConfig, environment: str, root: Path, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
@@ -50,39 +47,19 @@ class EnvironmentStack(Stack):
         for key, value in props.tags.items():
             Tags.of(self).add(key, value)
         self.alarms = AlarmTopic(self, "Alarms", **props.alarm_topic())
-        self.images: dict[str, ContainerImage] = {}
-        repositories: list[ImageRepository] = []
-        builds: list[ArmImageBuild] = []
-        for service in config.services:
-            sid = service.construct_id
-            outputs: dict[str, str] = {}
-            image: ContainerImage
-            if props.builds:
-                repository = ImageRepository(self, f"{sid}Repository", **props.repository(service))
-                repositories.append(repository)
-                image = ArmImageBuild(
-                    self,
-                    service.build_construct_id,
-                    repository=repository,
-                    encryption_key=self.key,
-                    sources_bucket=self.sources_bucket,
-                    **props.image_build(service),
-                )
-                builds.append(image)
-                outputs[naming.OUTPUT_BUILD_PROJECT] = image.project.project_name
-                outputs[naming.OUTPUT_REPOSITORY_URI] = image.repository.repository_uri
-            else:
-                image = PromotedImage(self, f"{sid}Image", **props.promoted_image(service))
-            self.images[service.name] = image
-            outputs[naming.OUTPUT_IMAGE_URI] = image.image_uri
-            for what, value in outputs.items():
-                CfnOutput(self, naming.output_key(service.name, what), value=value)
-            self._workloads(service, image)
-        if repositories:
-            gatekeeper = RegistryGatekeeper(
-                self, "RegistryGatekeeper", repositories=repositories, topic=self.alarms, **props.gatekeeper()
+        provider = ImageBuildProvider.of(self)
+        if props.builds:
+            # Every service's build and repository, in its own nested stack, is covered by these name patterns.
+            provider.allow_builds(**props.build_patterns())
+            self.gatekeeper = RegistryGatekeeper(
+                self, "RegistryGatekeeper", topic=self.alarms, **props.gatekeeper()
             )
-            gatekeeper.check_before(*(build.image for build in builds))
+        else:
+            provider.allow_lookups(**props.promoted_lookups())
+        self.services = {
+            service.name: ServiceStack(self, naming.service_stack_id(service.name), service=service) for service in config.services
+        }
+        self.images: dict[str, ContainerImage] = {name: stack.image for name, stack in self.services.items()}
         if props.has_eks:
             self._eks_cluster(config)
         if props.builds:
@@ -113,32 +90,6 @@ class EnvironmentStack(Stack):
             stack_name=name,
             description=EnvironmentProps(config, environment, root).description,
         )
-
-    def _workloads(self, service: ServiceConfig, image: ContainerImage) -> None:
-        """The service's HTTP workloads: a function on the shared HTTP API, a Fargate service behind the shared load
-        balancer."""
-        sid, props = service.construct_id, self.props
-        if "lambda" in service.targets:
-            function = ArmImageFunction(self, f"{sid}Function", image=image, **props.function(service)).function
-            FunctionAlarms(
-                self,
-                f"{sid}FunctionAlarms",
-                function=function,
-                topic=self.alarms,
-                timeout=props.lambda_timeout(service),
-            )
-            self.http_api.add_function(self, f"{sid}Route", path=service.route_path, function=function)
-        if "ecs" in service.targets:
-            ArmFargateService(
-                self,
-                f"{sid}Service",
-                image=image,
-                cluster=self.cluster,
-                load_balancer=self.load_balancer,
-                task_subnets=self.network.workload_subnets,
-                assign_public_ip=self.network.public_ip,
-                **props.fargate_service(service),
-            )
 
     def _eks_cluster(self, config: AppConfig) -> None:
         """Graviton node groups, and an ARM CodeBuild step that applies the `eks` services after each deploy."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnResource, Stack, Token, Validations
+from aws_cdk import Acknowledgment, CfnResource, Names, Stack, Token, Validations
 
 from constructs import IConstruct
 
@@ -19,10 +19,20 @@ def logical_id(resource: CfnResource) -> str:
     return Stack.of(resource).resolve(resource.logical_id)
 
 
-def arn(scope: IConstruct, service: str, resource: str) -> str:
-    """An ARN in this stack as cdk-nag writes it: pseudo parameters as `<AWS::Region>`, known values as is."""
+def attribute(scope: IConstruct, resource: CfnResource, name: str) -> str:
+    """`resource`'s attribute `name` (`Arn`) as cdk-nag writes it in a finding on `scope`: `<LogicalId.Arn>` in the
+    resource's own stack; in a nested stack of that stack, which receives it as a parameter, `<referenceto...Arn>`,
+    the name CDK gives that parameter (the resource's unique id and the attribute)."""
+    if Stack.of(scope) is Stack.of(resource):
+        return f"<{logical_id(resource)}.{name}>"
+    return f"<referenceto{Names.node_unique_id(resource.node)}{name}>"
+
+
+def arn(scope: IConstruct, service: str, resource: str, *, account: str | None = None, region: str | None = None) -> str:
+    """An ARN in this stack (or in `account` and `region`) as cdk-nag writes it: pseudo parameters as
+    `<AWS::Region>`, known values as is."""
     stack = Stack.of(scope)
-    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
-    account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+    region = region or ("<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region)
+    account = account or ("<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account)
     partition = "<AWS::Partition>" if Token.is_unresolved(stack.partition) else stack.partition
     return f"arn:{partition}:{service}:{region}:{account}:{resource}"

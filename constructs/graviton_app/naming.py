@@ -62,14 +62,30 @@ def service_id(service: str) -> str:
     return "".join(part.capitalize() for part in service.split("-"))
 
 
+def service_stack_id(service: str) -> str:
+    """`web-api` -> `WebApiStack`: the service's nested stack in its environment's stack. The suffix keeps it apart
+    from the environment's own parts, whatever the service is called (a service `api` beside the shared `Api`)."""
+    return f"{service_id(service)}Stack"
+
+
 def build_id(service: str) -> str:
     """The service's ArmImageBuild id, also its prefix in the build-sources bucket."""
     return f"{service_id(service)}Build"
 
 
+def name_prefix(project: str, environment: str) -> str:
+    """`<project>-<environment>-`: what the names of an environment's repositories and build projects start with."""
+    return f"{project}-{environment}-"
+
+
 def repository_name(project: str, environment: str, service: str) -> str:
     """`<project>-<environment>-<service>`: the ECR repository the environment's build pushes the service to."""
-    return f"{project}-{environment}-{service}"
+    return f"{name_prefix(project, environment)}{service}"
+
+
+def build_project_name(project: str, environment: str, service: str) -> str:
+    """`<project>-<environment>-<service>`: the CodeBuild project that builds the service's image there."""
+    return f"{name_prefix(project, environment)}{service}"
 
 
 def output_key(service: str, what: str) -> str:

@@ -57,8 +57,26 @@ class EnvironmentProps:
             "retain": self.environment == "prod" or bool(promoted_to),
         }
 
+    def build_patterns(self) -> dict[str, str]:
+        """The names every service's build project and repository here start with (the image-build provider's
+        grants)."""
+        prefix = naming.name_prefix(self.config.project, self.environment)
+        return {"project_prefix": prefix, "repository_prefix": prefix}
+
+    def promoted_lookups(self) -> dict[str, Any]:
+        """Where a promoted environment's images are looked up: the building environment's repositories."""
+        source_name = self.settings.images_from
+        assert source_name is not None, "only a promoted environment has promoted images"
+        source = self.config.environment(source_name)
+        return {
+            "repository_prefix": naming.name_prefix(self.config.project, source_name),
+            "account": source.account,
+            "region": source.region,
+        }
+
     def image_build(self, service: ServiceConfig) -> dict[str, Any]:
         return {
+            "project_name": naming.build_project_name(self.config.project, self.environment, service.name),
             "source_dir": self.root / service.source_dir,
             "dockerfile": service.dockerfile,
             "build_args": service.build_args,
@@ -147,7 +165,12 @@ class EnvironmentProps:
         return {"nat_gateways": self.settings.nat_gateways, "flow_log_retention": self.log_retention}
 
     def gatekeeper(self) -> dict[str, Any]:
-        return {"action": self.config.gatekeeper_action, "log_retention": self.log_retention}
+        """It guards every repository of the environment: they share the name prefix."""
+        return {
+            "repository_prefix": naming.name_prefix(self.config.project, self.environment),
+            "action": self.config.gatekeeper_action,
+            "log_retention": self.log_retention,
+        }
 
     @property
     def has_eks(self) -> bool:

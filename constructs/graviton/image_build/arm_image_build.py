@@ -8,7 +8,7 @@ from types import ModuleType
 from typing import Any
 
 import yaml
-from aws_cdk import AssetHashType, CustomResource, Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import AssetHashType, CustomResource, Duration, IgnoreMode, RemovalPolicy, Stack, Token
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -28,7 +28,7 @@ from graviton.constants import BUILD_TIMEOUT_MINUTES, PLATFORM, PLATFORM_ARGS
 from graviton.guardrails import elf
 from graviton.guardrails.assembly import IMAGE_SOURCE_METADATA
 from graviton.image_build import layer_scan
-from graviton.image_build.image_build_provider import ImageBuildProvider
+from graviton.image_build.image_build_provider import BUILD_ACTIONS, TAG_ACTIONS, ImageBuildProvider
 from graviton.image_build.runtime.image_build_contract import (
     ATTR_IMAGE_DIGEST,
     ATTR_IMAGE_URI,
@@ -37,7 +37,7 @@ from graviton.image_build.runtime.image_build_contract import (
 )
 from graviton.image_build.source import dockerignore_patterns, image_tag, is_ignored
 from graviton.keys import stack_owned_key
-from graviton.nag import acknowledge, arn, logical_id
+from graviton.nag import acknowledge, arn, attribute, logical_id
 from graviton.registry.image_repository import ImageRepository
 
 BUILDSPEC = Path(__file__).with_name("buildspec.yml")
@@ -86,6 +86,9 @@ class ArmImageBuild(Construct):
     :param timeout: the longest a build may take, waiting included; deploys fail after it (default: 30 minutes).
     :param sources_bucket: a bucket `docker-push` uploads contexts to, under ``<id>/`` (default: none, no manual
         builds).
+    :param project_name: the CodeBuild project's name (default: one CloudFormation generates). A build in a nested
+        stack needs one that its top-level stack's `ImageBuildProvider.allow_builds` covers, and so does the
+        repository's name.
     """
 
     def __init__(
@@ -101,10 +104,15 @@ class ArmImageBuild(Construct):
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
         timeout: Duration = DEFAULT_BUILD_TIMEOUT,
         sources_bucket: s3.IBucket | None = None,
+        project_name: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         build_args = dict(build_args or {})
         _refuse_bad_props(source_dir, dockerfile, build_args, timeout)
+        provider = ImageBuildProvider.of(self)
+        in_provider_stack = Stack.of(provider) is Stack.of(self)
+        if not in_provider_stack:
+            _refuse_uncovered(provider, project_name, repository.repository_name)
         self.repository = repository.repository
         self.image_tag = image_tag(source_dir, dockerfile=dockerfile, build_args=build_args)
         self.source = s3_assets.Asset(
@@ -121,6 +129,7 @@ class ArmImageBuild(Construct):
         self.project = codebuild.Project(
             self,
             "Project",
+            project_name=project_name,
             description=f"Builds {source_dir.name} natively for {PLATFORM} on Graviton",
             source=codebuild.Source.s3(bucket=self.source.bucket, path=self.source.s3_object_key),
             environment=codebuild.BuildEnvironment(
@@ -155,7 +164,7 @@ class ArmImageBuild(Construct):
             sources_bucket.grant_read(self.project, f"{id}/*")
             acknowledge(
                 self.project.role.node.find_child("DefaultPolicy"),
-                f"IAM5[Resource::<{logical_id(sources_bucket.node.default_child)}.Arn>/{id}/*]",
+                f"IAM5[Resource::{attribute(self, sources_bucket.node.default_child, 'Arn')}/{id}/*]",
                 "read of the contexts docker-push uploads for this service only",
             )
         self.properties = ImageBuildProperties(
@@ -166,8 +175,8 @@ class ArmImageBuild(Construct):
             source_location=f"{self.source.s3_bucket_name}/{self.source.s3_object_key}",
             timeout_seconds=int(timeout.to_seconds()),
         )
-        provider = ImageBuildProvider.of(self)
-        self._grant_provider(provider.role)
+        if in_provider_stack:
+            self._grant_provider(provider.role)
         self.image = CustomResource(
             self,
             "Image",
@@ -176,7 +185,8 @@ class ArmImageBuild(Construct):
             properties=self.properties.to_cfn(),
             service_timeout=CUSTOM_RESOURCE_TIMEOUT,
         )
-        # The build must exist, with its role allowed to push, before the handler starts it.
+        # The build must exist, with its role allowed to push, before the handler starts it; and the provider's role
+        # with its grants (in a nested stack: the nested stack waits for the parent's role, which names none of it).
         self.image.node.add_dependency(self.project, self.repository, provider.role)
         self.image_uri = self.image.get_att_string(ATTR_IMAGE_URI)
         self.image_digest = self.image.get_att_string(ATTR_IMAGE_DIGEST)
@@ -193,21 +203,9 @@ class ArmImageBuild(Construct):
         removes a build's stray `candidate-*` tag from an image it reuses (`existing_digest`): IAM cannot scope
         `ecr:BatchDeleteImage` to a tag, so it is scoped to this repository.
         """
+        role.add_to_principal_policy(iam.PolicyStatement(actions=list(BUILD_ACTIONS), resources=[self.project.project_arn]))
         role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "codebuild:StartBuild",
-                    "codebuild:BatchGetBuilds",
-                    "codebuild:StopBuild",
-                    "codebuild:ListBuildsForProject",
-                ],
-                resources=[self.project.project_arn],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["ecr:DescribeImages", "ecr:BatchDeleteImage"], resources=[self.repository.repository_arn]
-            )
+            iam.PolicyStatement(actions=list(TAG_ACTIONS), resources=[self.repository.repository_arn])
         )
 
     def _acknowledge_build_role_findings(self) -> None:
@@ -229,6 +227,20 @@ class ArmImageBuild(Construct):
         for finding, reason in reasons.items():
             acknowledge(policy, finding, reason)
         acknowledge(self.project, "CB3", "docker buildx needs privileged mode to run the Docker daemon")
+
+
+def _refuse_uncovered(provider: ImageBuildProvider, project_name: str | None, repository_name: str) -> None:
+    """A build in a nested stack runs only on its top-level stack's patterns: refuse at synth one they miss."""
+    if project_name is None or Token.is_unresolved(project_name):
+        raise ValueError(
+            "ArmImageBuild: a build in a nested stack needs a project_name its top-level stack's "
+            "ImageBuildProvider.allow_builds covers"
+        )
+    if not provider.covers_build(project_name=project_name, repository_name=repository_name):
+        raise ValueError(
+            f"ArmImageBuild: project '{project_name}' with repository '{repository_name}' is in a nested stack, and "
+            "no ImageBuildProvider.allow_builds of its top-level stack covers both names"
+        )
 
 
 def _refuse_bad_props(source_dir: Path, dockerfile: str, build_args: Mapping[str, str], timeout: Duration) -> None:

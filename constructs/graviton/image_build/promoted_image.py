@@ -37,6 +37,9 @@ class PromotedImage(Construct):
     :param build_args: the service's build args (default: none).
     :param account: the source environment's account (default: this stack's).
     :param region: the source environment's region (default: this stack's; Lambda and ECS pull in-region only).
+
+    In a nested stack, its top-level stack's `ImageBuildProvider.allow_lookups` must cover the repository, with the
+    same `account` and `region`.
     """
 
     def __init__(
@@ -73,7 +76,14 @@ class PromotedImage(Construct):
             timeout_seconds=int(_CHECK_TIMEOUT.to_seconds()),
         )
         provider = ImageBuildProvider.of(self)
-        provider.role.add_to_principal_policy(iam.PolicyStatement(actions=["ecr:DescribeImages"], resources=[arn]))
+        if Stack.of(provider) is stack:
+            provider.role.add_to_principal_policy(iam.PolicyStatement(actions=["ecr:DescribeImages"], resources=[arn]))
+        elif not provider.covers_lookup(repository_name=repository_name, account=account, region=region):
+            # In a nested stack, a grant here would make the parent's role wait for this stack: see ImageBuildProvider.
+            raise ValueError(
+                f"PromotedImage: repository '{repository_name}' is looked up from a nested stack, and no "
+                "ImageBuildProvider.allow_lookups of its top-level stack covers it in that account and region"
+            )
         self.image = CustomResource(
             self,
             "Image",

@@ -52,6 +52,7 @@ class ImageRepository(Construct):
         retain: bool = False,
     ) -> None:
         super().__init__(scope, id)
+        self.repository_name = repository_name
         self._pushers: list[iam.IRole] = []
         self._retaggers: list[iam.IRole] = []
         self.repository = ecr.Repository(
@@ -146,11 +147,17 @@ class ImageRepository(Construct):
         self.repository.grant(role, "ecr:BatchDeleteImage")
         self._pushers.append(role)
 
-    def allow_retag_from(self, role: iam.IRole) -> None:
+    def allow_retag_from(self, role: iam.IRole, *, grant: bool = True) -> None:
         """Let `role` (the registry gatekeeper's) re-tag images already in the repository: read a manifest and its
         tags, put it under another tag, remove tags or the image. It is exempt from the policy's Deny for
-        `ecr:PutImage` only, so it can never upload a layer, and a manifest must name layers already here."""
-        self.repository.grant(role, *RETAG_ACTIONS)
+        `ecr:PutImage` only, so it can never upload a layer, and a manifest must name layers already here.
+
+        :param grant: add RETAG_ACTIONS on this repository to the role's policy (default: True). False when the
+            role's policy already allows them here by a name pattern: the role's policy then names nothing of this
+            repository, which a role in a parent stack needs (see `RegistryGatekeeper`'s `repository_prefix`).
+        """
+        if grant:
+            self.repository.grant(role, *RETAG_ACTIONS)
         self._retaggers.append(role)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -19,8 +20,8 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 from graviton.arm64 import DEFAULT_LOG_RETENTION, HANDLER_RUNTIME, LAMBDA_ARCHITECTURE
 from graviton.constants import POWERTOOLS_LAYER_PARAMETER
-from graviton.nag import acknowledge
-from graviton.registry.image_repository import ImageRepository
+from graviton.nag import acknowledge, arn
+from graviton.registry.image_repository import RETAG_ACTIONS, ImageRepository
 from graviton.registry.runtime.gatekeeper_contract import (
     ACTIONS,
     DEFAULT_ACTION,
@@ -50,7 +51,12 @@ class RegistryGatekeeper(Construct):
     fail) or deleted, and reported to `topic` in one message. The builds' own `candidate-*` and content tags are
     arm64 and pass untouched; the push event of the handler's own quarantine tag is ignored.
 
-    :param repositories: the repositories to guard; each exempts the gatekeeper's role from its PutImage Deny.
+    :param repositories: the repositories to guard; each exempts the gatekeeper's role from its PutImage Deny
+        (default: none; give these or ``repository_prefix``, or both).
+    :param repository_prefix: guard every repository whose name starts with it, by one rule and one grant with that
+        pattern (default: none). Repositories in nested stacks need this: a grant per repository would make the
+        gatekeeper's role wait for the nested stack while the nested stack waits for the role. Pass each such
+        repository to `guard` so that its policy exempts the role.
     :param topic: where reports go: the environment's AlarmTopic, or any SNS topic (the role may publish to it, and
         use its KMS key when the topic is an AlarmTopic or a Topic with a master key).
     :param action: `quarantine` (default) or `delete` (by digest, with every tag).
@@ -62,7 +68,8 @@ class RegistryGatekeeper(Construct):
         scope: Construct,
         id: str,
         *,
-        repositories: Sequence[ImageRepository],
+        repositories: Sequence[ImageRepository] = (),
+        repository_prefix: str | None = None,
         topic: AlarmTopic | sns.ITopic,
         action: GatekeeperAction = DEFAULT_ACTION,
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
@@ -70,8 +77,11 @@ class RegistryGatekeeper(Construct):
         super().__init__(scope, id)
         if action not in ACTIONS:
             raise ValueError(f"RegistryGatekeeper: action must be one of {', '.join(ACTIONS)}, not '{action}'")
-        if not repositories:
-            raise ValueError("RegistryGatekeeper: give it at least one repository to guard")
+        if not repositories and not repository_prefix:
+            raise ValueError("RegistryGatekeeper: give it repositories to guard, or a repository_prefix")
+        if repository_prefix is not None and (not repository_prefix or Token.is_unresolved(repository_prefix)):
+            raise ValueError(f"RegistryGatekeeper: repository_prefix must be a non-empty name, not '{repository_prefix}'")
+        self.repository_prefix = repository_prefix
         self.topic = topic.topic if isinstance(topic, AlarmTopic) else topic
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         # An explicit role with write access to its own log group only, instead of the broad managed policy.
@@ -105,6 +115,10 @@ class RegistryGatekeeper(Construct):
         for repository in repositories:
             repository.allow_retag_from(self.role)
             repository.repository.grant(self.role, *READ_CONFIG_ACTIONS, *ARCHIVE_ACTIONS)
+        names: list[Any] = [r.repository.repository_name for r in repositories]
+        if repository_prefix:
+            self._grant_by_prefix(repository_prefix)
+            names.append({"prefix": repository_prefix})
         self.topic.grant_publish(self.role)
         self.rule = events.Rule(
             self,
@@ -116,7 +130,7 @@ class RegistryGatekeeper(Construct):
                 detail={
                     "action-type": ["PUSH"],
                     "result": ["SUCCESS"],
-                    "repository-name": [r.repository.repository_name for r in repositories],
+                    "repository-name": names,
                 },
             ),
             targets=[_InvokeFunction(self.function)],
@@ -131,6 +145,32 @@ class RegistryGatekeeper(Construct):
             source_arn=self.rule.rule_arn,
         )
         self._acknowledge_findings()
+
+    def guard(self, repository: ImageRepository) -> None:
+        """Exempt the gatekeeper's role from `repository`'s PutImage Deny; `repository_prefix` must cover its name
+        (the rule and the role's grants come from the prefix)."""
+        prefix = self.repository_prefix
+        if prefix is None or not repository.repository_name.startswith(prefix):
+            raise ValueError(
+                f"RegistryGatekeeper.guard: repository '{repository.repository_name}' does not start with the "
+                f"gatekeeper's repository_prefix '{prefix}'"
+            )
+        repository.allow_retag_from(self.role, grant=False)
+
+    def _grant_by_prefix(self, prefix: str) -> None:
+        """What `allow_retag_from` and the read and archive grants give per repository, for every repository whose
+        name starts with `prefix`."""
+        repositories = Stack.of(self).format_arn(service="ecr", resource="repository", resource_name=f"{prefix}*")
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=sorted({*RETAG_ACTIONS, *READ_CONFIG_ACTIONS, *ARCHIVE_ACTIONS}), resources=[repositories]
+            )
+        )
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            f"IAM5[Resource::{arn(self, 'ecr', f'repository/{prefix}*')}]",
+            "the repositories this gatekeeper guards, all named with this prefix",
+        )
 
     def check_before(self, *pushers: Construct) -> None:
         """Deploy `pushers` (say each ArmImageBuild's `image`) only once the rule, the function and the rule's
