@@ -388,7 +388,9 @@ class EnvironmentConfig(_Settings):
         " (with domain_name)",
     )
     hosted_zone_id: HostedZoneId | None = Field(
-        None, description="Route 53 zone of domain_name that gets the load balancer's records; unset: none are made"
+        None,
+        description="the public Route 53 hosted zone of domain_name (with domain_name): alias A records for"
+        " domain_name and `*.<domain_name>` point at the load balancer; unset: none are made",
     )
     alb_targets_quota: StrictInt = Field(
         limits.ALB_TARGETS.value,
@@ -407,7 +409,10 @@ class EnvironmentConfig(_Settings):
                 " (HTTPS through CloudFront)"
             )
         if self.hosted_zone_id and not self.domain_name:
-            raise ValueError("'hosted_zone_id' needs 'domain_name' and 'certificate_arn'")
+            raise ValueError(
+                f"'hosted_zone_id' = \"{self.hosted_zone_id}\" needs 'domain_name' and 'certificate_arn': its records"
+                " point the domain at the load balancer; set both, or remove hosted_zone_id"
+            )
         certificate = _CERTIFICATE_ARN.match(self.certificate_arn or "")
         if certificate and self.region and certificate.group(1) != self.region:
             raise ValueError(

@@ -136,8 +136,13 @@ class EnvironmentProps:
         )
 
     def shared_load_balancer(self) -> dict[str, Any]:
-        """HTTPS on the environment's domain when it has one, else behind CloudFront."""
-        return {"domain_name": self.settings.domain_name, "certificate_arn": self.settings.certificate_arn}
+        """HTTPS on the environment's domain when it has one (with its records when it names the zone), else behind
+        CloudFront."""
+        return {
+            "domain_name": self.settings.domain_name,
+            "certificate_arn": self.settings.certificate_arn,
+            "hosted_zone_id": self.settings.hosted_zone_id,
+        }
 
     def fargate_service(self, service: ServiceConfig) -> dict[str, Any]:
         """Its sizes and container settings, and its route on the shared load balancer: its host, else its path."""

@@ -12,6 +12,7 @@ from support import ROOT, repo_context, run
 
 from graviton_app import limits, naming
 from graviton_app.config import ConfigError, load_config
+from graviton_app.props import EnvironmentProps
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
 
@@ -119,7 +120,8 @@ def _ecs_service(context: dict) -> dict:
         ),
         (
             lambda c: c["environments"]["dev"].update(hosted_zone_id="Z0123456789ABC"),
-            "'hosted_zone_id' needs 'domain_name' and 'certificate_arn'",
+            "'hosted_zone_id' = \"Z0123456789ABC\" needs 'domain_name' and 'certificate_arn': its records point the"
+            " domain at the load balancer; set both, or remove hosted_zone_id",
         ),
         (
             lambda c: c["environments"]["dev"].update(
@@ -171,6 +173,19 @@ def test_a_service_routes_under_its_name_unless_it_says_otherwise():
         if "ecs" in service.targets:
             wanted = own.get("priority", naming.default_rule_priority(service.name))
             assert config.rule_priorities()[service.name] == wanted
+
+
+def test_each_environments_zone_reaches_its_load_balancer():
+    def change(context: dict) -> None:
+        _with_domain(context)
+        for i, settings in enumerate(context["environments"].values()):
+            settings["hosted_zone_id"] = f"Z0123456789ABC{i}"
+
+    config = load_config(with_change(change), root=ROOT)
+    for environment, settings in config.environments.items():
+        front_door = EnvironmentProps(config, environment, ROOT).shared_load_balancer()
+        assert front_door["hosted_zone_id"] == settings.hosted_zone_id
+        assert front_door["domain_name"] == settings.domain_name
 
 
 def test_rule_priorities_come_from_the_names_and_stay_apart_when_two_names_ask_for_the_same():

@@ -11,6 +11,8 @@ from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from constructs import Construct
@@ -37,17 +39,21 @@ class SharedLoadBalancer(Construct):
     endpoint speaks plain HTTP.
 
     With ``domain_name`` and ``certificate_arn``: an HTTPS listener on 443 (TLS 1.2 and up) and a listener on 80
-    that only redirects to it. Without them: a CloudFront distribution gives HTTPS on its own domain and forwards to
-    the ALB over HTTP on port 80, which admits only CloudFront's origin-facing addresses (AWS's managed prefix list,
-    looked up at deploy time, so synth needs no credentials) and only requests carrying a secret header CloudFront
-    adds (generated in Secrets Manager, referenced dynamically: the value is never in a template). Anything no
-    service's rule takes gets 403 (CloudFront) or 404 (domain).
+    that only redirects to it; with ``hosted_zone_id`` too, the domain and its subdomains point at the load balancer.
+    Without them: a CloudFront distribution gives HTTPS on its own domain and forwards to the ALB over HTTP on port
+    80, which admits only CloudFront's origin-facing addresses (AWS's managed prefix list, looked up at deploy time,
+    so synth needs no credentials) and only requests carrying a secret header CloudFront adds (generated in Secrets
+    Manager, referenced dynamically: the value is never in a template). Anything no service's rule takes gets 403
+    (CloudFront) or 404 (domain).
 
     :param vpc: the VPC the load balancer runs in (its public subnets).
     :param domain_name: the domain services answer on, ``https://<domain_name>/<path>`` or
         ``https://<host>.<domain_name>`` (default: none, CloudFront in front).
     :param certificate_arn: the ACM certificate of ``domain_name`` (and ``*.<domain_name>`` for host routing), in
         the stack's region (default: none; required with ``domain_name``).
+    :param hosted_zone_id: the public Route 53 hosted zone of ``domain_name``: it gets alias A records for
+        ``<domain_name>`` and ``*.<domain_name>`` pointing at the load balancer (default: none, no records: point the
+        domain at the load balancer yourself; only with ``domain_name``).
     :param description: the load balancer's security group's description (default: names the construct by its stack
         and path, such as ``DevStack/Front``, and says what the group admits).
     """
@@ -60,11 +66,17 @@ class SharedLoadBalancer(Construct):
         vpc: ec2.IVpc,
         domain_name: str | None = None,
         certificate_arn: str | None = None,
+        hosted_zone_id: str | None = None,
         description: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         if bool(domain_name) != bool(certificate_arn):
             raise ValueError("SharedLoadBalancer: domain_name and certificate_arn go together: give both or neither")
+        if hosted_zone_id and not domain_name:
+            raise ValueError(
+                f"SharedLoadBalancer: hosted_zone_id {hosted_zone_id!r} needs domain_name: records are made for the"
+                " load balancer's domain only"
+            )
         self.vpc = vpc
         self.domain_name = domain_name
         behind_cloudfront = domain_name is None
@@ -92,9 +104,11 @@ class SharedLoadBalancer(Construct):
             # The base URL of path-routed services: https://<distribution>.cloudfront.net/<path>.
             self.url: str = f"https://{self.distribution.distribution_domain_name}"
         else:
-            assert certificate_arn is not None
+            assert certificate_arn is not None and domain_name is not None
             self.listener = self._on_domain(certificate_arn)
             self.url = f"https://{domain_name}"
+            if hosted_zone_id:
+                self._add_records(domain_name, hosted_zone_id)
         acknowledge(
             self.load_balancer,
             "ELB2",
@@ -119,6 +133,17 @@ class SharedLoadBalancer(Construct):
             "the public load balancer admits HTTPS from anywhere, and HTTP only to redirect it to HTTPS",
         )
         return listener
+
+    def _add_records(self, domain_name: str, hosted_zone_id: str) -> None:
+        zone = route53.HostedZone.from_hosted_zone_attributes(
+            self, "Zone", hosted_zone_id=hosted_zone_id, zone_name=domain_name
+        )
+        target = route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(self.load_balancer))
+        # The apex for path routes, the wildcard for host routes: both always, so a host-routed service added later
+        # answers without a DNS change (explicit records of the zone still win over the wildcard). A records only:
+        # the load balancer is IPv4; a dualstack one would need AAAA records as well.
+        route53.ARecord(self, "ApexRecord", zone=zone, target=target)
+        route53.ARecord(self, "WildcardRecord", zone=zone, record_name="*", target=target)
 
     def _behind_cloudfront(self) -> elbv2.ApplicationListener:
         prefix_list = custom_resources.AwsCustomResource(

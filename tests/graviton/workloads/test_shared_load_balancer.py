@@ -22,6 +22,8 @@ from graviton.workloads.shared_load_balancer import (
 )
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+ZONE = "Z0123456789ABCDEFGHIJ"
+ON_DOMAIN = {"domain_name": "example.com", "certificate_arn": CERTIFICATE, "hosted_zone_id": ZONE}
 # service -> (path, host, priority)
 PATH_ROUTES = {"web": ("/web", None, 10), "shop": ("/shop.v2", None, 20)}
 HOST_ROUTES = {"web": (None, "web", 10), "shop": ("/shop", None, 20)}
@@ -72,7 +74,7 @@ def behind_cloudfront() -> Template:
 
 @pytest.fixture(scope="module")
 def on_domain() -> Template:
-    template = front_stack(HOST_ROUTES, domain_name="example.com", certificate_arn=CERTIFICATE)
+    template = front_stack(HOST_ROUTES, **ON_DOMAIN)
     assert template is not None
     return template
 
@@ -176,6 +178,28 @@ def test_on_a_domain_a_host_routed_service_keeps_its_path(on_domain):
     assert "http-header" not in by_field
 
 
+def test_on_a_domain_with_its_zone_the_domain_and_every_subdomain_point_at_the_load_balancer(on_domain):
+    (load_balancer_id,) = on_domain.find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer")
+    records = [r["Properties"] for r in on_domain.find_resources("AWS::Route53::RecordSet").values()]
+    assert sorted((r["Name"], r["Type"], r["HostedZoneId"]) for r in records) == [
+        ("*.example.com.", "A", ZONE),
+        ("example.com.", "A", ZONE),
+    ]
+    for record in records:
+        alias = record["AliasTarget"]
+        assert alias["HostedZoneId"] == {"Fn::GetAtt": [load_balancer_id, "CanonicalHostedZoneID"]}
+        assert {"Fn::GetAtt": [load_balancer_id, "DNSName"]} in alias["DNSName"]["Fn::Join"][1]
+    # A records only while the load balancer is IPv4 (a dualstack one would need AAAA records too).
+    (load_balancer,) = on_domain.find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    assert load_balancer["Properties"].get("IpAddressType", "ipv4") == "ipv4"
+
+
+def test_no_records_without_the_zone():
+    template = front_stack({}, domain_name="example.com", certificate_arn=CERTIFICATE)
+    assert template is not None
+    template.resource_count_is("AWS::Route53::RecordSet", 0)
+
+
 def test_the_prefix_transform_strips_exactly_the_prefix():
     import re
 
@@ -190,16 +214,18 @@ def test_the_prefix_transform_strips_exactly_the_prefix():
     assert not re.match(rewrite["Regex"], "/shopXv2/x")
 
 
-def test_refuses_host_routing_without_a_domain_and_half_a_domain():
+def test_refuses_host_routing_without_a_domain_half_a_domain_and_a_zone_without_one():
     with pytest.raises(ValueError, match="host routing needs the load balancer's domain_name"):
         front_stack({"web": (None, "web", 1)})
     with pytest.raises(ValueError, match="domain_name and certificate_arn go together"):
         front_stack({}, domain_name="example.com")
+    with pytest.raises(ValueError, match=f"hosted_zone_id '{ZONE}' needs domain_name"):
+        front_stack({}, hosted_zone_id=ZONE)
 
 
-@pytest.mark.parametrize("props", [{}, {"domain_name": "example.com", "certificate_arn": CERTIFICATE}])
+@pytest.mark.parametrize("props", [{}, ON_DOMAIN])
 def test_cdk_nag_finds_nothing_unacknowledged_in_the_front_door(props, tmp_path):
-    """The shared parts (load balancer, CloudFront, secret, prefix-list lookup) answer every AwsSolutions finding;
+    """The shared parts (load balancer, CloudFront, secret, prefix-list lookup, DNS records) answer every AwsSolutions finding;
     the stack's own VPC and sample tasks are not the construct's."""
     front_stack(PATH_ROUTES if not props else HOST_ROUTES, nag_outdir=tmp_path, **props)
     report = json.loads((tmp_path / "validation-report.json").read_text())
