@@ -165,6 +165,65 @@ class Synthesized:
         """Any stack's synthesized template, nested stages' stacks included."""
         return json.loads((Path(cdk.Stage.of(stack).outdir) / stack.template_file).read_text())
 
+    def service(self, environment: str, service: str) -> ServiceStackTemplates:
+        """A service's nested stack in an environment, with its environment's template (cached: templates are read
+        once per session)."""
+        return _service_templates(self, environment, service)
+
+    def services(self, environment: str) -> list[ServiceStackTemplates]:
+        """Every service's nested stack in an environment, in the configuration's order."""
+        return [self.service(environment, s.name) for s in self.config.services]
+
+
+@dataclass(frozen=True)
+class ServiceStackTemplates:
+    """A service's nested stack (`template`), the environment's stack it is nested in (`parent`) and the
+    `AWS::CloudFormation::Stack` resource that nests it there (`resource`: logical id and definition)."""
+
+    template: Template
+    parent: Template
+    resource: tuple[str, dict]
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """What the parent passes the nested stack: parameter name -> the parent's value for it."""
+        return self.resource[1]["Properties"].get("Parameters", {})
+
+    def resources(self) -> dict[str, dict]:
+        return self.template.to_json()["Resources"]
+
+    def from_parent(self, value: Any) -> Any:
+        """A value in the nested template as the parent gives it: `{"Ref": <parameter>}` becomes the parent's
+        `{"Ref": ...}` or `{"Fn::GetAtt": [...]}`; anything else is returned as it is."""
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in self.parameters:
+            return self.parameters[value["Ref"]]
+        return value
+
+    def parent_id(self, value: Any) -> str:
+        """The logical id of the parent resource that `value` (a parameter reference in the nested template) comes
+        from."""
+        given = self.from_parent(value)
+        assert isinstance(given, dict) and set(given) & {"Ref", "Fn::GetAtt"}, f"{value} does not come from the parent"
+        return given["Ref"] if "Ref" in given else given["Fn::GetAtt"][0]
+
+
+_SERVICE_TEMPLATES: dict[tuple[int, str, str], ServiceStackTemplates] = {}
+
+
+def _service_templates(synthesized: Synthesized, environment: str, service: str) -> ServiceStackTemplates:
+    key = (id(synthesized), environment, service)
+    if key not in _SERVICE_TEMPLATES:
+        environment_stack = synthesized.stacks[environment]
+        nested = environment_stack.services[service]  # type: ignore[attr-defined]
+        parent = synthesized.template_dict(environment)
+        resource_id = environment_stack.resolve(nested.nested_stack_resource.logical_id)
+        _SERVICE_TEMPLATES[key] = ServiceStackTemplates(
+            template=Template.from_json(json.loads((synthesized.outdir / nested.template_file).read_text())),
+            parent=Template.from_json(parent),
+            resource=(resource_id, parent["Resources"][resource_id]),
+        )
+    return _SERVICE_TEMPLATES[key]
+
 
 def synthesize(context: dict, outdir: Path, *, root: Path = ROOT) -> Synthesized:
     """Compose the app exactly as app.py does and synthesize it, keeping a validation failure to assert on. `root`:
@@ -246,8 +305,9 @@ def lambda_route_key(service: ServiceConfig) -> str:
 
 @dataclass(frozen=True)
 class FargateParts:
-    """Logical ids of a service's Fargate resources, found from its route: the listener rule with its path or host
-    condition, the target group it forwards to, the ECS service behind that, and the shared load balancer."""
+    """Logical ids of a service's Fargate resources, found from its route: in its nested stack the listener rule with
+    its path or host condition, the target group it forwards to, the ECS service behind that and its task definition;
+    in the environment's stack the listener the rule is on and the shared load balancer."""
 
     balancer: str
     listener: str
@@ -265,15 +325,18 @@ def route_condition(service: ServiceConfig, domain_name: str | None) -> dict:
     return {"Field": "path-pattern", "PathPatternConfig": {"Values": [path, f"{path}/*"]}}
 
 
-def fargate_parts(template: Template, service: ServiceConfig, *, domain_name: str | None = None) -> FargateParts:
+def fargate_parts(
+    stacks: ServiceStackTemplates, service: ServiceConfig, *, domain_name: str | None = None
+) -> FargateParts:
+    template = stacks.template
     condition = route_condition(service, domain_name)
     rule, definition = one(
         template, "AWS::ElasticLoadBalancingV2::ListenerRule", {"Conditions": Match.array_with([condition])}
     )
     (action,) = definition["Properties"]["Actions"]
     group = action["TargetGroupArn"]["Ref"]
-    listener = definition["Properties"]["ListenerArn"]["Ref"]
-    balancer = template.to_json()["Resources"][listener]["Properties"]["LoadBalancerArn"]["Ref"]
+    listener = stacks.parent_id(definition["Properties"]["ListenerArn"])
+    balancer = stacks.parent.to_json()["Resources"][listener]["Properties"]["LoadBalancerArn"]["Ref"]
     found = template.find_resources(
         "AWS::ECS::Service",
         {"Properties": {"LoadBalancers": Match.array_with([Match.object_like({"TargetGroupArn": {"Ref": group}})])}},
