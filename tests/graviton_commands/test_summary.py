@@ -11,8 +11,11 @@ def test_summary_lists_every_stack_as_arm64(synthesized, capsys):
     assert summary.main([str(synthesized.outdir)]) == 0
     out = capsys.readouterr().out
     for environment, stack in synthesized.stacks.items():
-        functions = len(synthesized.template(environment).find_resources("AWS::Lambda::Function"))
-        builds = len(synthesized.template(environment).find_resources("AWS::CodeBuild::Project"))
+        # The stack's own template and its services' nested stacks: the summary counts what the deploy creates.
+        templates = [synthesized.template(environment), *(s.template for s in synthesized.services(environment))]
+        functions = sum(len(t.find_resources("AWS::Lambda::Function")) for t in templates)
+        builds = sum(len(t.find_resources("AWS::CodeBuild::Project")) for t in templates)
+        assert functions > len(synthesized.template(environment).find_resources("AWS::Lambda::Function"))
         line = next(line for line in out.splitlines() if line.startswith(stack.stack_name))
         assert line.split()[-3:] == [f"{functions}/{functions}", f"{builds}/{builds}", "yes"]
 

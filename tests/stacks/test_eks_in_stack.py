@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk.assertions import Template
-from support import ROOT, repo_context
+from support import ROOT, Synthesized, repo_context
 
 from graviton.constants import EKS_AMI_TYPE
 from graviton_app import naming
-from graviton_app.config import AppConfig, load_config
+from graviton_app.config import load_config
 
 
 def test_eks_is_off_by_default():
@@ -27,16 +26,12 @@ def test_only_the_environments_eks_lists_get_a_cluster(synthesized):
 
 
 def assert_the_apply_build_deploys_the_eks_services_at_their_built_tags(
-    template: Template, config: AppConfig, environment: str
+    synthesized: Synthesized, environment: str
 ) -> None:
-    """Every `eks` service is in the apply build's manifests, from its repository at its built tag; no other is."""
-    images = {
-        image["Properties"]["RepositoryName"]["Ref"]: image["Properties"]["ImageTag"]
-        for image in template.find_resources("Custom::ArmImageBuild").values()
-    }
-    repositories = {
-        r["Properties"]["RepositoryName"]: name for name, r in template.find_resources("AWS::ECR::Repository").items()
-    }
+    """Every `eks` service is in the apply build's manifests, from its repository (an output of its nested stack) at
+    its built tag; no other service's stack is named there."""
+    config = synthesized.config
+    template = synthesized.template(environment)
     projects = template.find_resources(
         "AWS::CodeBuild::Project", {"Properties": {"Environment": {"Type": "ARM_CONTAINER"}}}
     )
@@ -47,21 +42,27 @@ def assert_the_apply_build_deploys_the_eks_services_at_their_built_tags(
     assert eks_services
     assert variables["DEPLOYMENTS"] == " ".join(eks_services)
     for service in config.services:
-        repository = repositories[naming.repository_name(config.project, environment, service.name)]
-        if "eks" in service.targets:
-            assert f":{images[repository]}" in text and json.dumps({"Ref": repository}) in text, service.name
-        else:
-            assert json.dumps({"Ref": repository}) not in text, service.name  # runs on Lambda or ECS only
+        stacks = synthesized.service(environment, service.name)
+        nested_id = stacks.resource[0]
+        if "eks" not in service.targets:
+            assert nested_id not in text, service.name  # runs on Lambda or ECS only
+            continue
+        nested = stacks.template.to_json()
+        (image,) = stacks.template.find_resources("Custom::ArmImageBuild").values()
+        repository = image["Properties"]["RepositoryName"]
+        if isinstance(repository, str):  # a promoted image: the building environment's repository, by name
+            assert f"/{repository}:" in text, service.name
+        else:  # built here: the repository's name reaches the manifests as its nested stack's output of it
+            keys = [key for key, output in nested.get("Outputs", {}).items() if output["Value"] == repository]
+            assert any(json.dumps({"Fn::GetAtt": [nested_id, f"Outputs.{key}"]}) in text for key in keys), service.name
+        assert f":{image['Properties']['ImageTag']}" in text, service.name
     outputs = template.to_json()["Outputs"]
     assert {naming.OUTPUT_EKS_CLUSTER, naming.OUTPUT_EKS_APPLY_PROJECT} <= set(outputs)
 
 
 def test_the_apply_build_deploys_every_eks_service_of_the_configuration(synthesized):
-    config = synthesized.config
-    for environment in config.eks:
-        assert_the_apply_build_deploys_the_eks_services_at_their_built_tags(
-            synthesized.template(environment), config, environment
-        )
+    for environment in synthesized.config.eks:
+        assert_the_apply_build_deploys_the_eks_services_at_their_built_tags(synthesized, environment)
 
 
 def test_the_environments_with_a_cluster_pass_the_guard_and_nag(synthesized):

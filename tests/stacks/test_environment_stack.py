@@ -18,10 +18,10 @@ def test_every_environment_gets_its_stack(synthesized):
     assert {stack.stack_name for stack in synthesized.stacks.values()} == {"DevStack", "TestStack", "ProdStack"}
 
 
-def test_every_repository_scans_on_push_and_keeps_tags_immutable(dev, synthesized):
+def test_every_repository_scans_on_push_and_keeps_tags_immutable(synthesized):
     config = synthesized.config
     for service in config.services:
-        dev.has_resource_properties(
+        synthesized.service("dev", service.name).template.has_resource_properties(
             "AWS::ECR::Repository",
             {
                 "RepositoryName": naming.repository_name(config.project, "dev", service.name),
@@ -33,13 +33,18 @@ def test_every_repository_scans_on_push_and_keeps_tags_immutable(dev, synthesize
 
 def test_repositories_that_other_environments_run_from_are_retained(synthesized):
     # Test and prod run dev's images: deleting DevStack must not take prod's images with it.
-    dev = synthesized.template("dev").find_resources("AWS::ECR::Repository")
     services = synthesized.config.services
+    # A list, not a dict by logical id: each service's nested stack has its repository under the same id.
+    dev = [
+        repository
+        for stacks in synthesized.services("dev")
+        for repository in stacks.template.find_resources("AWS::ECR::Repository").values()
+    ]
     # RetainExceptOnCreate: a stack delete or update never deletes the repository, so EmptyOnDelete never acts there.
     # Only a first create that rolls back deletes it, after a build may have pushed: EmptyOnDelete lets that rollback
     # remove it (a non-empty repository fails the delete: ROLLBACK_FAILED) and leaves no repository in a retry's way.
     assert [
-        (r["DeletionPolicy"], r["UpdateReplacePolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev.values()
+        (r["DeletionPolicy"], r["UpdateReplacePolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev
     ] == [("RetainExceptOnCreate", "Retain", True)] * len(services)
 
 
@@ -53,10 +58,12 @@ def test_a_repository_nobody_else_runs_from_is_emptied_and_removed_with_its_stac
     assert (resource["DeletionPolicy"], resource["Properties"]["EmptyOnDelete"]) == ("Delete", True)
 
 
-def test_every_build_runs_natively_on_graviton_with_docker(dev, synthesized):
+def test_every_build_runs_natively_on_graviton_with_docker(synthesized):
     config = synthesized.config
     for service in config.services:
-        _, build = build_parts(dev, config, "dev", service.name).build
+        template = synthesized.service("dev", service.name).template
+        _, build = build_parts(template, config, "dev", service.name).build
+        assert build["Properties"]["Name"] == naming.build_project_name(config.project, "dev", service.name)
         assert (
             Match.object_like(
                 {
@@ -91,15 +98,17 @@ def test_memory_and_timeout_come_from_each_environment(synthesized):
     config = synthesized.config
     for name in ("dev", "prod"):
         for service in lambda_services(synthesized):
-            function = function_of(synthesized.template(name), config.service(service))[1]["Properties"]
+            template = synthesized.service(name, service).template
+            function = function_of(template, config.service(service))[1]["Properties"]
             assert function["MemorySize"] == config.environments[name].lambda_memory_mb
             assert function["Timeout"] == config.environments[name].lambda_timeout_seconds
 
 
-def test_every_function_role_writes_only_its_own_logs(dev, synthesized):
-    roles = dev.find_resources("AWS::IAM::Role")
+def test_every_function_role_writes_only_its_own_logs(synthesized):
     for service in lambda_services(synthesized):
-        role_id = function_of(dev, synthesized.config.service(service))[1]["Properties"]["Role"]["Fn::GetAtt"][0]
+        template = synthesized.service("dev", service).template
+        roles = template.find_resources("AWS::IAM::Role")
+        role_id = function_of(template, synthesized.config.service(service))[1]["Properties"]["Role"]["Fn::GetAtt"][0]
         assert not roles[role_id]["Properties"].get("ManagedPolicyArns"), service
 
 
@@ -154,7 +163,8 @@ def test_retained_repositories_can_be_adopted_by_the_next_instance_of_their_stac
     config = synthesized.config
     retained = 0
     for environment, stack in synthesized.stacks.items():
-        for resource in synthesized.template(environment).find_resources("AWS::ECR::Repository").values():
+        templates = [synthesized.template(environment), *(s.template for s in synthesized.services(environment))]
+        for resource in (r for t in templates for r in t.find_resources("AWS::ECR::Repository").values()):
             if resource["DeletionPolicy"] == "Delete":
                 continue
             retained += 1
