@@ -51,13 +51,12 @@ class EnvironmentStack(Stack):
         if props.builds:
             # Every service's build and repository, in its own nested stack, is covered by these name patterns.
             provider.allow_builds(**props.build_patterns())
-            self.gatekeeper = RegistryGatekeeper(
-                self, "RegistryGatekeeper", topic=self.alarms, **props.gatekeeper()
-            )
+            self.gatekeeper = RegistryGatekeeper(self, "RegistryGatekeeper", topic=self.alarms, **props.gatekeeper())
         else:
             provider.allow_lookups(**props.promoted_lookups())
         self.services = {
-            service.name: ServiceStack(self, naming.service_stack_id(service.name), service=service) for service in config.services
+            service.name: ServiceStack(self, naming.service_stack_id(service.name), service=service)
+            for service in config.services
         }
         self.images: dict[str, ContainerImage] = {name: stack.image for name, stack in self.services.items()}
         if props.has_eks:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import CfnOutput, NestedStack
+from aws_cdk import CfnOutput
 
 from graviton import (
     ArmFargateService,
@@ -13,6 +13,7 @@ from graviton import (
     ContainerImage,
     FunctionAlarms,
     ImageRepository,
+    PortableNestedStack,
     PromotedImage,
 )
 from graviton_app import naming
@@ -22,14 +23,15 @@ if TYPE_CHECKING:
     from stacks.environment_stack import EnvironmentStack
 
 
-class ServiceStack(NestedStack):
+class ServiceStack(PortableNestedStack):
     """A service's repository and native ARM image build (or the building environment's image), its arm64 function
     on the environment's HTTP API with its alarms, and its Fargate service on the environment's cluster behind its
     load balancer, with its own security group, roles, logs and scaling.
 
     Each service is a nested stack of its environment's stack, so an environment holds its 200 services within
     CloudFormation's limits per template, and `cdk deploy DevStack` still deploys it all. What the service uses of
-    the environment reaches it as the nested stack's parameters; nothing is exported.
+    the environment reaches it as the nested stack's parameters, named the same from `cdk deploy` and from the
+    pipeline; nothing is exported.
     """
 
     def __init__(self, environment: EnvironmentStack, id: str, *, service: ServiceConfig) -> None:
@@ -61,7 +63,11 @@ class ServiceStack(NestedStack):
         if "lambda" in service.targets:
             function = ArmImageFunction(self, "Function", image=self.image, **props.function(service)).function
             FunctionAlarms(
-                self, "FunctionAlarms", function=function, topic=environment.alarms, timeout=props.lambda_timeout(service)
+                self,
+                "FunctionAlarms",
+                function=function,
+                topic=environment.alarms,
+                timeout=props.lambda_timeout(service),
             )
             environment.http_api.add_function(self, "Route", path=service.route_path, function=function)
         if "ecs" in service.targets:

@@ -36,6 +36,7 @@ _EXPORTS = {
     "ArmFargateService": "graviton.workloads.arm_fargate_service",
     "SharedLoadBalancer": "graviton.workloads.shared_load_balancer",
     "EnvironmentNetwork": "graviton.workloads.environment_network",
+    "PortableNestedStack": "graviton.portable_nested_stack",
     "ArmEksCluster": "graviton.eks.arm_eks_cluster",
     # Pipeline parts
     "PipelineNotifications": "graviton.pipeline.pipeline_notifications",
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from graviton.image_build.image_build_provider import ImageBuildProvider as ImageBuildProvider
     from graviton.image_build.promoted_image import PromotedImage as PromotedImage
     from graviton.pipeline.pipeline_notifications import PipelineNotifications as PipelineNotifications
+    from graviton.portable_nested_stack import PortableNestedStack as PortableNestedStack
     from graviton.registry.image_repository import ImageRepository as ImageRepository
     from graviton.registry.registry_gatekeeper import RegistryGatekeeper as RegistryGatekeeper
     from graviton.workloads.alarm_topic import AlarmTopic as AlarmTopic

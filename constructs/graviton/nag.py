@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, CfnResource, Names, Stack, Token, Validations
 
 from constructs import IConstruct
+from graviton.portable_nested_stack import PortableNestedStack, parameter_name
 
 PACK = "AwsSolutions"
 
@@ -21,14 +22,18 @@ def logical_id(resource: CfnResource) -> str:
 
 def attribute(scope: IConstruct, resource: CfnResource, name: str) -> str:
     """`resource`'s attribute `name` (`Arn`) as cdk-nag writes it in a finding on `scope`: `<LogicalId.Arn>` in the
-    resource's own stack; in a nested stack of that stack, which receives it as a parameter, `<referenceto...Arn>`,
-    the name CDK gives that parameter (the resource's unique id and the attribute)."""
-    if Stack.of(scope) is Stack.of(resource):
+    resource's own stack; in a nested stack of that stack, which receives it as a parameter, that parameter's name."""
+    stack = Stack.of(scope)
+    if stack is Stack.of(resource):
         return f"<{logical_id(resource)}.{name}>"
-    return f"<referenceto{Names.node_unique_id(resource.node)}{name}>"
+    if isinstance(stack, PortableNestedStack):
+        return f"<{parameter_name(resource, name)}>"
+    return f"<referenceto{Names.node_unique_id(resource.node)}{name}>"  # CDK's own name for the parameter
 
 
-def arn(scope: IConstruct, service: str, resource: str, *, account: str | None = None, region: str | None = None) -> str:
+def arn(
+    scope: IConstruct, service: str, resource: str, *, account: str | None = None, region: str | None = None
+) -> str:
     """An ARN in this stack (or in `account` and `region`) as cdk-nag writes it: pseudo parameters as
     `<AWS::Region>`, known values as is."""
     stack = Stack.of(scope)

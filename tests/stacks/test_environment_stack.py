@@ -43,9 +43,9 @@ def test_repositories_that_other_environments_run_from_are_retained(synthesized)
     # RetainExceptOnCreate: a stack delete or update never deletes the repository, so EmptyOnDelete never acts there.
     # Only a first create that rolls back deletes it, after a build may have pushed: EmptyOnDelete lets that rollback
     # remove it (a non-empty repository fails the delete: ROLLBACK_FAILED) and leaves no repository in a retry's way.
-    assert [
-        (r["DeletionPolicy"], r["UpdateReplacePolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev
-    ] == [("RetainExceptOnCreate", "Retain", True)] * len(services)
+    assert [(r["DeletionPolicy"], r["UpdateReplacePolicy"], r["Properties"].get("EmptyOnDelete")) for r in dev] == [
+        ("RetainExceptOnCreate", "Retain", True)
+    ] * len(services)
 
 
 def test_a_repository_nobody_else_runs_from_is_emptied_and_removed_with_its_stack():

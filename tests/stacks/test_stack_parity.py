@@ -71,3 +71,20 @@ def test_the_normalisation_hides_asset_hashes_only():
     other_asset = {**template, "S3Key": f"{'b' * 64}.zip"}
     assert differences(without_asset_locations(template), without_asset_locations(other_asset)) == []
     assert differences(template, {**template, "Family": "PipelineStackDevDevStackWebServiceTaskA9ED1FA7"})
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_service_stack_is_the_same_from_a_laptop_and_from_the_pipeline(
+    synthesized, pipeline_synth, pipeline_stages, environment
+):
+    """The nested stacks too, parameters included: CDK would name them after the full construct path, and switching
+    between the two ways of deploying would then update every service's stack."""
+    laptop_stack = synthesized.stacks[environment]
+    pipeline_stack = pipeline_stages[environment].stack
+    assert set(laptop_stack.services) == set(pipeline_stack.services) == {s.name for s in synthesized.config.services}
+    for name, laptop_service in laptop_stack.services.items():
+        laptop = synthesized.stack_template(laptop_service)
+        pipeline = pipeline_synth.stack_template(pipeline_stack.services[name])
+        assert laptop["Parameters"], name  # it does take values from its environment's stack
+        found = differences(without_asset_locations(laptop), without_asset_locations(pipeline))
+        assert not found, f"{name}:\n" + "\n".join(found)

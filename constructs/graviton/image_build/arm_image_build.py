@@ -203,7 +203,9 @@ class ArmImageBuild(Construct):
         removes a build's stray `candidate-*` tag from an image it reuses (`existing_digest`): IAM cannot scope
         `ecr:BatchDeleteImage` to a tag, so it is scoped to this repository.
         """
-        role.add_to_principal_policy(iam.PolicyStatement(actions=list(BUILD_ACTIONS), resources=[self.project.project_arn]))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(BUILD_ACTIONS), resources=[self.project.project_arn])
+        )
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=list(TAG_ACTIONS), resources=[self.repository.repository_arn])
         )

@@ -26,7 +26,12 @@ _QUERY_INTERVAL = Duration.seconds(20)
 # The Provider framework's own functions: `framework-onEvent`, `framework-isComplete`, `framework-onTimeout`.
 _FRAMEWORK_FUNCTION_PREFIX = "framework-"
 # What the provider does with a build's project, and with its repository's tags (removing a stray candidate tag).
-BUILD_ACTIONS = ("codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild", "codebuild:ListBuildsForProject")
+BUILD_ACTIONS = (
+    "codebuild:StartBuild",
+    "codebuild:BatchGetBuilds",
+    "codebuild:StopBuild",
+    "codebuild:ListBuildsForProject",
+)
 TAG_ACTIONS = ("ecr:DescribeImages", "ecr:BatchDeleteImage")
 
 
@@ -108,13 +113,17 @@ class ImageBuildProvider(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=list(BUILD_ACTIONS),
-                resources=[stack.format_arn(service="codebuild", resource="project", resource_name=f"{project_prefix}*")],
+                resources=[
+                    stack.format_arn(service="codebuild", resource="project", resource_name=f"{project_prefix}*")
+                ],
             )
         )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=list(TAG_ACTIONS),
-                resources=[stack.format_arn(service="ecr", resource="repository", resource_name=f"{repository_prefix}*")],
+                resources=[
+                    stack.format_arn(service="ecr", resource="repository", resource_name=f"{repository_prefix}*")
+                ],
             )
         )
         acknowledge(
@@ -210,4 +219,3 @@ class ImageBuildProvider(Construct):
 def _refuse_empty_prefix(prop: str, prefix: str) -> None:
     if not prefix or Token.is_unresolved(prefix):
         raise ValueError(f"ImageBuildProvider: {prop} must be a non-empty name prefix, not '{prefix}'")
-

@@ -80,7 +80,9 @@ class RegistryGatekeeper(Construct):
         if not repositories and not repository_prefix:
             raise ValueError("RegistryGatekeeper: give it repositories to guard, or a repository_prefix")
         if repository_prefix is not None and (not repository_prefix or Token.is_unresolved(repository_prefix)):
-            raise ValueError(f"RegistryGatekeeper: repository_prefix must be a non-empty name, not '{repository_prefix}'")
+            raise ValueError(
+                f"RegistryGatekeeper: repository_prefix must be a non-empty name, not '{repository_prefix}'"
+            )
         self.repository_prefix = repository_prefix
         self.topic = topic.topic if isinstance(topic, AlarmTopic) else topic
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)

@@ -1,0 +1,80 @@
+"""PortableNestedStack: a nested stack whose template is the same wherever its parent sits."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnElement, CfnOutput, CfnParameter, CfnResource, Names, NestedStack, Stack
+
+from constructs import IConstruct
+
+# CDK's id for the parameter that carries a parent's value into a nested stack: this prefix, the value's resource's
+# unique id (its full construct path, with a hash of it) and the attribute (`Ref`, `Arn`, ...). The id of the output
+# that carries a nested value out to the parent is the same without the prefix.
+_PARAMETER_PREFIX = "reference-to-"
+_PORTABLE_PARAMETER_PREFIX = "referenceto"
+
+
+class PortableNestedStack(NestedStack):
+    """A NestedStack that names the parameters and outputs CDK adds for references across it after the referenced
+    resource's logical id, not after its full construct path.
+
+    CDK's names come from the full path, which a Stage lengthens (`PipelineStack/Dev/DevStack/...`), so the same
+    stack deployed by `cdk deploy` and by a CDK Pipelines stage would rename every nested stack's parameters on each
+    switch between the two. A resource's logical id is the same both ways, so these names are too:
+    `referenceto<logical id><attribute>` for a parameter, `<logical id><attribute>` for an output.
+    """
+
+    def _allocate_logical_id(self, cfn_element: CfnElement) -> str:
+        if cfn_element.node.scope is self:
+            if isinstance(cfn_element, CfnParameter) and cfn_element.node.id.startswith(_PARAMETER_PREFIX):
+                parent = self.nested_stack_parent
+                assert parent is not None, "a nested stack has a parent"
+                reference = cfn_element.node.id.removeprefix(_PARAMETER_PREFIX)
+                portable = _portable_reference(parent, reference)
+                if portable is None:
+                    raise ValueError(
+                        f"PortableNestedStack: no resource of {parent.node.path} is referenced as '{reference}'"
+                    )
+                return _PORTABLE_PARAMETER_PREFIX + portable
+            if isinstance(cfn_element, CfnOutput):
+                portable = _portable_reference(self, cfn_element.node.id)
+                if portable is not None:
+                    return portable
+        return super()._allocate_logical_id(cfn_element)
+
+
+def parameter_name(resource: CfnResource, attribute: str) -> str:
+    """The name of the parameter that carries `resource`'s `attribute` (`Ref`, `Arn`) into a PortableNestedStack of
+    the resource's stack."""
+    return f"{_PORTABLE_PARAMETER_PREFIX}{Stack.of(resource).resolve(resource.logical_id)}{attribute}"
+
+
+def _portable_reference(stack: Stack, reference: str) -> str | None:
+    """`<unique id><attribute>` of a resource in `stack` -> `<logical id><attribute>`."""
+    by_unique_id = _logical_ids_by_unique_id(stack)
+    # The longest unique id that starts the reference: a unique id ends in its hash, so a shorter one cannot match.
+    for unique_id in sorted((u for u in by_unique_id if reference.startswith(u)), key=len, reverse=True):
+        return by_unique_id[unique_id] + reference.removeprefix(unique_id)
+    return None
+
+
+# Set on a stack the first time it is read (an attribute of the stack object: ids are per app).
+_LOGICAL_IDS_ATTRIBUTE = "_graviton_logical_ids_by_unique_id"
+
+
+def _logical_ids_by_unique_id(stack: Stack) -> dict[str, str]:
+    """Unique id (as CDK names references) -> logical id, for the CloudFormation resources of `stack` itself (not of
+    its nested stacks); read once per stack, as CDK asks for every parameter of every nested stack."""
+    known: dict[str, str] | None = getattr(stack, _LOGICAL_IDS_ATTRIBUTE, None)
+    if known is None:
+        found: dict[str, str] = {}
+        pending: list[IConstruct] = list(stack.node.children)
+        while pending:
+            node = pending.pop()
+            if isinstance(node, Stack):  # a nested stack: its own references are its own
+                continue
+            if isinstance(node, CfnResource):  # what references point at; never a parameter or output
+                found[Names.node_unique_id(node.node)] = stack.resolve(node.logical_id)
+            pending.extend(node.node.children)
+        setattr(stack, _LOGICAL_IDS_ATTRIBUTE, found)
+        known = found
+    return known
