@@ -364,3 +364,13 @@ def build_parts(template: Template, config: AppConfig, environment: str, service
     image = one(template, "Custom::ArmImageBuild", {"RepositoryName": {"Ref": repository[0]}})
     project = image[1]["Properties"]["ProjectName"]["Ref"]
     return BuildParts(repository, image, (project, template.to_json()["Resources"][project]))
+
+
+def nested_stacks(synthesized: Synthesized, environment: str) -> list[ServiceStackTemplates]:
+    """Every nested stack of an environment: its services', the environment nesting nothing else (asserted), so what
+    must hold in every template of the environment is checked in each of them."""
+    stacks = synthesized.services(environment)
+    resources = synthesized.template_dict(environment)["Resources"]
+    nesting = {i for i, r in resources.items() if r["Type"] == "AWS::CloudFormation::Stack"}
+    assert nesting == {s.resource[0] for s in stacks}, f"{environment} nests stacks other than its services'"
+    return stacks

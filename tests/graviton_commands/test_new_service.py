@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import GENERATED, PIN, ROOT, FakeResolver, fake_lock_resolution, run
+from support import GENERATED, PIN, ROOT, FakeResolver, ServiceStackTemplates, fake_lock_resolution, run
 
 from graviton.constants import CONTAINER_PORT, CONTAINER_USER, HEALTH_PATH
+from graviton_app import naming
 from graviton_app.config import load_config
 from graviton_app.context import read_context
 from graviton_commands import new_service, refresh_pins
@@ -101,12 +102,26 @@ def test_the_locks_are_written_by_refresh_pins_code_path_fresh_and_hashed(scaffo
         assert listed and all(f"{pin} \\\n    --hash=sha256:" in lock for pin in listed)
 
 
-def repository_ref(template, service: str) -> str:
-    repositories = template.find_resources("AWS::ECR::Repository")
-    (logical_id,) = [
-        i for i, r in repositories.items() if r["Properties"]["RepositoryName"] == f"graviton-guarantee-dev-{service}"
-    ]
-    return json.dumps({"Ref": logical_id})
+def repository_id(stacks: ServiceStackTemplates, project: str, service: str) -> str:
+    """The logical id of the service's dev repository, in its nested stack."""
+    repositories = stacks.template.find_resources(
+        "AWS::ECR::Repository", {"Properties": {"RepositoryName": naming.repository_name(project, "dev", service)}}
+    )
+    (logical_id,) = repositories
+    return logical_id
+
+
+def repository_ref(stacks: ServiceStackTemplates, project: str, service: str) -> str:
+    """How the service's nested stack names its repository."""
+    return json.dumps({"Ref": repository_id(stacks, project, service)})
+
+
+def parent_repository_refs(stacks: ServiceStackTemplates, project: str, service: str) -> list[str]:
+    """How the environment's stack names the service's repository: the nested stack's outputs of it."""
+    repository = {"Ref": repository_id(stacks, project, service)}
+    outputs = stacks.template.to_json().get("Outputs", {})
+    names = [name for name, output in outputs.items() if output["Value"] == repository]
+    return [json.dumps({"Fn::GetAtt": [stacks.resource[0], f"Outputs.{name}"]}) for name in names]
 
 
 # The shared `synthesized` app has GENERATED (one service per target) added by this command's own code: the tests
@@ -121,22 +136,23 @@ def test_the_app_synthesizes_with_the_new_services_guard_and_nag_clean(synthesiz
 
 
 def test_the_lambda_service_is_an_arm64_function_of_its_own_image(synthesized):
-    template = synthesized.template("dev")
     (lambda_name,) = [n for n, t in GENERATED.items() if t == "lambda"]
-    functions = template.find_resources(
+    stacks = synthesized.service("dev", lambda_name)
+    functions = stacks.template.find_resources(
         "AWS::Lambda::Function",
         {"Properties": {"Environment": {"Variables": {"POWERTOOLS_SERVICE_NAME": lambda_name}}}},
     )
     (function,) = functions.values()
     assert function["Properties"]["Architectures"] == ["arm64"] and function["Properties"]["PackageType"] == "Image"
-    assert repository_ref(template, lambda_name) in json.dumps(function["Properties"]["Code"])
+    assert repository_ref(stacks, synthesized.config.project, lambda_name) in json.dumps(function["Properties"]["Code"])
 
 
 def test_the_ecs_service_is_a_fargate_arm64_service_of_its_own_image(synthesized):
-    template = synthesized.template("dev")
     (ecs_name,) = [n for n, t in GENERATED.items() if t == "ecs"]
+    stacks = synthesized.service("dev", ecs_name)
+    template, repository = stacks.template, repository_ref(stacks, synthesized.config.project, ecs_name)
     definitions = template.find_resources("AWS::ECS::TaskDefinition")
-    (definition_id,) = [i for i, d in definitions.items() if repository_ref(template, ecs_name) in json.dumps(d)]
+    (definition_id,) = [i for i, d in definitions.items() if repository in json.dumps(d)]
     definition = definitions[definition_id]
     assert definition["Properties"]["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
     (container,) = definition["Properties"]["ContainerDefinitions"]
@@ -149,13 +165,20 @@ def test_the_ecs_service_is_a_fargate_arm64_service_of_its_own_image(synthesized
 
 
 def test_the_eks_service_is_in_the_manifests_the_cluster_applies(synthesized):
+    """The cluster's manifests are applied from the environment's stack; an image's repository reaches them as an
+    output of its service's nested stack."""
     template = synthesized.template("dev")
     projects = template.find_resources("AWS::CodeBuild::Project")
     (apply,) = [p for p in projects.values() if "MANIFESTS" in json.dumps(p)]
     (manifests,) = [v for v in apply["Properties"]["Environment"]["EnvironmentVariables"] if v["Name"] == "MANIFESTS"]
     text = json.dumps(manifests["Value"])
     for name, target in GENERATED.items():
-        assert (repository_ref(template, name) in text) == (target == "eks"), name
+        stacks = synthesized.service("dev", name)
+        if target == "eks":
+            refs = parent_repository_refs(stacks, synthesized.config.project, name)
+            assert any(ref in text for ref in refs), name
+        else:
+            assert stacks.resource[0] not in text, name
     (eks_name,) = [n for n, t in GENERATED.items() if t == "eks"]
     assert eks_name in text
 
