@@ -264,6 +264,34 @@ def one(template: Template, resource_type: str, props: dict | None = None) -> tu
     return next(iter(found.items()))
 
 
+def arn_text(value: Any) -> str:
+    """An ARN a template builds from strings and pseudo parameters, as text: `{"Ref": "AWS::Region"}` reads
+    `${AWS::Region}`. Anything else in it (a resource's or a parameter's value) is refused: such an ARN is no
+    name pattern."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"].startswith("AWS::"):
+        return f"${{{value['Ref']}}}"
+    if isinstance(value, dict) and set(value) == {"Fn::Join"} and value["Fn::Join"][0] == "":
+        return "".join(arn_text(part) for part in value["Fn::Join"][1])
+    raise AssertionError(f"{value} is not made of strings and pseudo parameters")
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """The logical ids of the resources and parameters `value` refers to (`Ref`, `Fn::GetAtt`), pseudo parameters
+    left out."""
+    if isinstance(value, list):
+        return {i for item in value for i in referenced_ids(item)}
+    if not isinstance(value, dict):
+        return set()
+    found = {i for item in value.values() for i in referenced_ids(item)}
+    if isinstance(value.get("Ref"), str) and not value["Ref"].startswith("AWS::"):
+        found.add(value["Ref"])
+    if isinstance(value.get("Fn::GetAtt"), list):
+        found.add(value["Fn::GetAtt"][0])
+    return found
+
+
 def lifecycle_rules(repository: dict) -> list[dict]:
     """An AWS::ECR::Repository's lifecycle rules, by priority."""
     rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]

@@ -1,16 +1,30 @@
-"""DevStack's image build of every service, property by property: file asset, ARM CodeBuild, custom resource, ECR, Lambda."""
+"""DevStack's image build of every service, property by property: file asset, ARM CodeBuild, custom resource, ECR, Lambda.
+
+Each service's repository, build and function are in its nested stack; the image-build provider, the build key and
+the sources bucket are in DevStack, which passes what the nested stack uses of them as its parameters."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
 import yaml
 from aws_cdk.assertions import Match
-from support import ROOT, build_parts, function_of, lifecycle_rules, one, rule_selects, synthesized_services
+from support import (
+    ROOT,
+    arn_text,
+    build_parts,
+    function_of,
+    lifecycle_rules,
+    one,
+    referenced_ids,
+    rule_selects,
+    synthesized_services,
+)
 
 from graviton.constants import CANDIDATE_IMAGE_DAYS, PLATFORM, POWERTOOLS_VERSION, UNTAGGED_IMAGE_DAYS
 from graviton.image_build.arm_image_build import BUILDSPEC, LAYER_SCAN_MODULES, build_spec
@@ -31,8 +45,35 @@ def service(request, config):
 
 
 @pytest.fixture(scope="module")
-def parts(dev, config, service):
-    return build_parts(dev, config, "dev", service.name)
+def stacks(synthesized, service):
+    """The service's nested stack in DevStack, with DevStack."""
+    return synthesized.service("dev", service.name)
+
+
+@pytest.fixture(scope="module")
+def parts(stacks, config, service):
+    return build_parts(stacks.template, config, "dev", service.name)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """The image-build provider in DevStack: its on_event handler, the handler's role, the role's policy (logical
+    ids) and the policy's statements."""
+
+    handler: str
+    role: str
+    policy: str
+    statements: list[dict]
+
+
+@pytest.fixture(scope="module")
+def provider(dev) -> Provider:
+    ((handler, definition),) = dev.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "image_build_handler.on_event"}}
+    ).items()
+    role = definition["Properties"]["Role"]["Fn::GetAtt"][0]
+    ((policy, document),) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).items()
+    return Provider(handler, role, policy, document["Properties"]["PolicyDocument"]["Statement"])
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +97,10 @@ def test_every_service_of_the_configuration_is_tested(config):
 
 def test_the_build_is_described_by_the_services_folder(build, service):
     assert build[1]["Properties"]["Description"] == f"Builds {service.folder} natively for {PLATFORM} on Graviton"
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 def variables(build) -> dict[str, str]:
@@ -126,16 +171,22 @@ def test_the_powertools_layer_matches_the_version_the_handler_tests_run_with():
     assert f"aws-lambda-powertools=={POWERTOOLS_VERSION}" in pins
 
 
-def test_the_handler_may_only_start_and_watch_this_build_and_read_and_untag_this_repository(
-    dev, build, repository, image
+def pattern_of(statement: dict, kind: str) -> str:
+    """The name pattern of a statement's one resource, an ARN of `kind` (`project`, `repository`) in DevStack's own
+    account and region."""
+    service = {"project": "codebuild", "repository": "ecr"}[kind]
+    text = arn_text(statement["Resource"])
+    arn_prefix = f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/"
+    assert text.startswith(arn_prefix), text
+    return text.removeprefix(arn_prefix)
+
+
+def test_the_handler_may_only_start_and_watch_this_environments_builds_and_read_and_untag_its_repositories(
+    dev, config, provider, build, repository, service
 ):
-    (handler, *_) = dev.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": "image_build_handler.on_event"}}
-    ).values()
-    role = handler["Properties"]["Role"]["Fn::GetAtt"][0]
-    (policy,) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    projects = set(dev.find_resources("AWS::CodeBuild::Project"))
+    """The builds are in nested stacks, which wait for the provider's role: its policy grants them by name
+    pattern, never by naming a nested resource (CloudFormation would refuse the cycle)."""
+    statements = provider.statements
     (start,) = [s for s in statements if "codebuild:StartBuild" in s["Action"]]
     # ListBuildsForProject: a poll finds the build an earlier poll started after waiting for capacity.
     assert start["Action"] == [
@@ -144,28 +195,55 @@ def test_the_handler_may_only_start_and_watch_this_build_and_read_and_untag_this
         "codebuild:StartBuild",
         "codebuild:StopBuild",
     ]
-    resources = start["Resource"] if isinstance(start["Resource"], list) else [start["Resource"]]
-    assert {"Fn::GetAtt": [build[0], "Arn"]} in resources
-    assert {r["Fn::GetAtt"][0] for r in resources} <= projects  # the image builds only, nothing else
     # BatchDeleteImage: the handler removes a stray candidate tag from an image it reuses (IAM knows no image tags).
     (describe,) = [s for s in statements if "ecr:DescribeImages" in s["Action"]]
     assert describe["Action"] == ["ecr:BatchDeleteImage", "ecr:DescribeImages"]
-    resources = describe["Resource"] if isinstance(describe["Resource"], list) else [describe["Resource"]]
-    assert {"Fn::GetAtt": [repository[0], "Arn"]} in resources
-    assert all(r["Fn::GetAtt"][0] in dev.find_resources("AWS::ECR::Repository") for r in resources)
+    granted = [s for s in statements if any(a.split(":")[0] in ("codebuild", "ecr") for a in as_list(s["Action"]))]
+    assert granted == [start, describe]
+    projects, repositories = pattern_of(start, "project"), pattern_of(describe, "repository")
+    # The nested stack names its project and repository so that the patterns cover both.
+    project_name = build[1]["Properties"]["Name"]
+    repository_name = repository[1]["Properties"]["RepositoryName"]
+    assert project_name == naming.build_project_name(config.project, "dev", service.name)
+    assert fnmatch.fnmatchcase(project_name, projects)
+    assert fnmatch.fnmatchcase(repository_name, repositories)
+    # Nothing broader: this environment's names, not another environment's nor a project without the prefix.
+    assert projects == repositories == f"{naming.name_prefix(config.project, 'dev')}*"
+    for other in set(config.environments) - {"dev"}:
+        assert not fnmatch.fnmatchcase(naming.build_project_name(config.project, other, service.name), projects)
+        assert not fnmatch.fnmatchcase(naming.repository_name(config.project, other, service.name), repositories)
+    others = [p for p in dev.find_resources("AWS::CodeBuild::Project").values() if "IMAGE_TAG" not in json.dumps(p)]
+    assert not [p for p in others if fnmatch.fnmatchcase(p["Properties"].get("Name", ""), projects)]
 
 
-def test_the_build_and_its_permissions_exist_before_the_custom_resource_starts_it(dev, build, image, repository):
+def test_the_providers_policy_names_no_nested_resource(dev, provider):
+    resources = dev.to_json()["Resources"]
+    named = referenced_ids(provider.statements)
+    assert named <= set(resources)  # DevStack's own resources, no parameter
+    assert not [i for i in named if resources[i]["Type"] == "AWS::CloudFormation::Stack"]  # nor a nested output
+
+
+def test_the_build_and_its_permissions_exist_before_the_custom_resource_starts_it(
+    stacks, provider, build, image, repository
+):
     depends = set(image[1]["DependsOn"])
     build_policy = build[1]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
-    policies = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": build_policy}]}})
+    policies = stacks.template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": build_policy}]}})
     assert {build[0], build_policy, repository[0], *policies} <= depends
+    # The custom resource is DevStack's provider's, whose role and grants are DevStack's: the nested stack waits.
+    framework = stacks.parent.to_json()["Resources"][stacks.parent_id(image[1]["Properties"]["ServiceToken"])]
+    on_event = framework["Properties"]["Environment"]["Variables"]["USER_ON_EVENT_FUNCTION_ARN"]
+    assert on_event == {"Fn::GetAtt": [provider.handler, "Arn"]}
+    assert {provider.role, provider.policy} <= set(stacks.resource[1]["DependsOn"])
 
 
 @pytest.mark.parametrize("lambda_service", synthesized_services("lambda"))
-def test_the_function_runs_the_built_tag_from_the_projects_own_repository_after_the_build(dev, config, lambda_service):
-    built = build_parts(dev, config, "dev", lambda_service)
-    _, props = function_of(dev, config.service(lambda_service))
+def test_the_function_runs_the_built_tag_from_the_projects_own_repository_after_the_build(
+    synthesized, config, lambda_service
+):
+    nested = synthesized.service("dev", lambda_service).template
+    built = build_parts(nested, config, "dev", lambda_service)
+    _, props = function_of(nested, config.service(lambda_service))
     uri = props["Properties"]["Code"]["ImageUri"]["Fn::Join"][1]
     assert {"Ref": built.repository[0]} in uri
     assert uri[-1] == f":{built.image[1]['Properties']['ImageTag']}"
@@ -173,8 +251,8 @@ def test_the_function_runs_the_built_tag_from_the_projects_own_repository_after_
     assert props["Properties"]["Architectures"] == ["arm64"]
 
 
-def test_the_outputs_tell_docker_push_where_to_build(dev, build, image, repository, service):
-    outputs = dev.to_json()["Outputs"]
+def test_the_outputs_tell_docker_push_where_to_build(dev, stacks, build, image, repository, service):
+    outputs = stacks.template.to_json()["Outputs"]
 
     def output(what: str) -> dict:
         return outputs[naming.output_key(service.name, what)]["Value"]
@@ -183,7 +261,7 @@ def test_the_outputs_tell_docker_push_where_to_build(dev, build, image, reposito
     assert output(naming.OUTPUT_IMAGE_URI) == {"Fn::GetAtt": [image[0], "ImageUri"]}
     assert {"Ref": repository[0]} in output(naming.OUTPUT_REPOSITORY_URI)["Fn::Join"][1]
     bucket, _ = one(dev, "AWS::S3::Bucket")
-    assert outputs["BuildSourcesBucket"]["Value"] == {"Ref": bucket}
+    assert dev.to_json()["Outputs"]["BuildSourcesBucket"]["Value"] == {"Ref": bucket}
 
 
 def test_the_build_runs_on_arm_with_a_docker_layer_cache_and_the_repos_buildspec(build, service):
@@ -235,8 +313,8 @@ def test_every_building_repository_expires_untagged_images_and_candidates_never_
     building = [name for name, settings in config.environments.items() if settings.images_from is None]
     assert building
     for environment in building:
-        template = synthesized.template(environment)
         for service in config.services:
+            template = synthesized.service(environment, service.name).template
             name = naming.repository_name(config.project, environment, service.name)
             repository, props = one(template, "AWS::ECR::Repository", {"RepositoryName": name})
             _, image = one(template, "Custom::ArmImageBuild", {"RepositoryName": {"Ref": repository}})
@@ -279,13 +357,19 @@ def test_the_repository_is_encrypted_and_scanned(repository):
     assert props["ImageTagMutability"] == "IMMUTABLE"
 
 
-def test_the_build_reads_only_its_own_prefix_of_the_sources_bucket(dev, build, service):
+def test_the_build_reads_only_its_own_prefix_of_the_sources_bucket(dev, stacks, build, service):
     bucket, props = one(dev, "AWS::S3::Bucket")
     assert props["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 7
     role = build[1]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
-    (policy,) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
-    resources = json.dumps(policy["Properties"]["PolicyDocument"])
-    assert f'{{"Fn::GetAtt": ["{bucket}", "Arn"]}}, "/{service.build_construct_id}/*"' in resources
+    (policy,) = stacks.template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
+    # The bucket is DevStack's: its ARN reaches the nested stack as a parameter.
+    in_bucket = [
+        r["Fn::Join"][1]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        for r in as_list(s["Resource"])
+        if "Fn::Join" in r and stacks.from_parent(r["Fn::Join"][1][0]) == {"Fn::GetAtt": [bucket, "Arn"]}
+    ]
+    assert [parts[1:] for parts in in_bucket] == [[f"/{service.build_construct_id}/*"]]
 
 
 def test_the_sources_bucket_refuses_plain_http(dev):
@@ -298,20 +382,24 @@ def test_the_sources_bucket_refuses_plain_http(dev):
 
 def test_the_build_timeout_comes_from_the_building_environments_config(synthesized):
     config = synthesized.config
-    images = synthesized.template("dev").find_resources("Custom::ArmImageBuild").values()
+    images = [
+        image
+        for stacks in synthesized.services("dev")
+        for image in stacks.template.find_resources("Custom::ArmImageBuild").values()
+    ]
     assert [i["Properties"]["TimeoutSeconds"] for i in images] == [
         config.environments["dev"].image_build_timeout_minutes * 60
     ] * len(config.services)
 
 
-def test_the_build_role_may_make_every_ecr_call_the_buildspec_makes(dev, build):
+def test_the_build_role_may_make_every_ecr_call_the_buildspec_makes(stacks, build):
     text = BUILDSPEC.read_text()
     operations = set(re.findall(r"aws ecr ([a-z-]+)", text))
     assert operations >= {"batch-get-image", "put-image", "batch-delete-image"}
     needed = {"ecr:" + "".join(w.capitalize() for w in op.split("-")) for op in operations - {"get-login-password"}}
     needed |= {"ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", *PUSH_ACTIONS}  # login, docker push
     role = build[1]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
-    (policy,) = dev.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
+    (policy,) = stacks.template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
     granted = set()
     for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
         actions = statement["Action"]

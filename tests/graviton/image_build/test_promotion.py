@@ -1,12 +1,27 @@
-"""Built once, promoted: test and prod run dev's images by the same content tag, so the same digests."""
+"""Built once, promoted: test and prod run dev's images by the same content tag, so the same digests.
+
+Each service's repository, build or image check, and workloads are in its own nested stack of the environment's
+stack; the image-build provider that checks the images is the environment's."""
 
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 
 import pytest
-from support import ROOT, fargate_parts, function_of, lifecycle_rules, one, repo_context, rule_selects, synthesize
+from support import (
+    ROOT,
+    arn_text,
+    fargate_parts,
+    function_of,
+    lifecycle_rules,
+    one,
+    referenced_ids,
+    repo_context,
+    rule_selects,
+    synthesize,
+)
 
 from graviton_app import naming
 from graviton_app.config import ConfigError, load_config
@@ -14,28 +29,35 @@ from graviton_app.config import ConfigError, load_config
 DEV_ACCOUNT, PROD_ACCOUNT, REGION = "111111111111", "222222222222", "eu-west-1"
 
 
-def images(template) -> dict[str, dict]:
-    """Repository name -> the Custom::ArmImageBuild properties for it."""
-    found = template.find_resources("Custom::ArmImageBuild").values()
-    return {json.dumps(i["Properties"]["RepositoryName"]): i["Properties"] for i in found}
+def templates(synthesized, environment: str) -> list:
+    """The environment's stack and each service's nested stack in it."""
+    return [synthesized.template(environment), *(stacks.template for stacks in synthesized.services(environment))]
+
+
+def find(synthesized, environment: str, resource_type: str) -> list[dict]:
+    """Every resource of a type in the environment's stack and its services' nested stacks."""
+    return [r for t in templates(synthesized, environment) for r in t.find_resources(resource_type).values()]
 
 
 def test_only_dev_builds_test_and_prod_build_nothing(synthesized):
-    assert len(synthesized.template("dev").find_resources("AWS::ECR::Repository")) == len(synthesized.config.services)
+    assert len(find(synthesized, "dev", "AWS::ECR::Repository")) == len(synthesized.config.services)
     for environment in ("test", "prod"):
-        template = synthesized.template(environment)
-        template.resource_count_is("AWS::ECR::Repository", 0)
-        template.resource_count_is("AWS::S3::Bucket", 0)
-        projects = template.find_resources("AWS::CodeBuild::Project")
-        assert not [p for p in projects.values() if "IMAGE_TAG" in json.dumps(p)]
+        assert find(synthesized, environment, "AWS::ECR::Repository") == []
+        assert find(synthesized, environment, "AWS::S3::Bucket") == []
+        projects = find(synthesized, environment, "AWS::CodeBuild::Project")
+        assert not [p for p in projects if "IMAGE_TAG" in json.dumps(p)]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 def dev_tags(synthesized) -> dict[str, str]:
     """Service -> the content tag dev builds its image under."""
     config = synthesized.config
-    dev = synthesized.template("dev")
     tags = {}
     for service in config.services:
+        dev = synthesized.service("dev", service.name).template
         name = naming.repository_name(config.project, "dev", service.name)
         repository, _ = one(dev, "AWS::ECR::Repository", {"RepositoryName": name})
         _, image = one(dev, "Custom::ArmImageBuild", {"RepositoryName": {"Ref": repository}})
@@ -47,26 +69,28 @@ def test_prod_checks_for_devs_image_under_devs_tag_and_never_builds(synthesized)
     config = synthesized.config
     tags = dev_tags(synthesized)
     for environment in ("test", "prod"):
-        checks = synthesized.template(environment).find_resources("Custom::ArmImageBuild").values()
-        assert len(checks) == len(config.services)
-        for check in checks:
+        assert synthesized.template(environment).find_resources("Custom::ArmImageBuild") == {}
+        for service in config.services:
+            template = synthesized.service(environment, service.name).template
+            (check,) = template.find_resources("Custom::ArmImageBuild").values()
             props = check["Properties"]
             assert props["ProjectName"] == "" and props["SourceLocation"] == ""  # nothing to build
-        assert {check["Properties"]["RepositoryName"]: check["Properties"]["ImageTag"] for check in checks} == {
-            naming.repository_name(config.project, "dev", service): tag for service, tag in tags.items()
-        }
+            assert (props["RepositoryName"], props["ImageTag"]) == (
+                naming.repository_name(config.project, "dev", service.name),
+                tags[service.name],
+            )
 
 
 def test_prods_function_and_service_run_devs_repository_at_devs_tags(synthesized):
     config = synthesized.config
     tags = dev_tags(synthesized)
-    prod = synthesized.template("prod")
     images = []
     for service in config.services:
+        stacks = synthesized.service("prod", service.name)
         if "lambda" in service.targets:
-            images.append((service.name, function_of(prod, service)[1]["Properties"]["Code"]["ImageUri"]))
+            images.append((service.name, function_of(stacks.template, service)[1]["Properties"]["Code"]["ImageUri"]))
         if "ecs" in service.targets:
-            task = prod.to_json()["Resources"][fargate_parts(prod, service).task]
+            task = stacks.resources()[fargate_parts(stacks, service).task]
             (container,) = task["Properties"]["ContainerDefinitions"]
             images.append((service.name, container["Image"]))
     assert {name for name, _ in images} == {s.name for s in config.services if {"lambda", "ecs"} & set(s.targets)}
@@ -77,14 +101,14 @@ def test_prods_function_and_service_run_devs_repository_at_devs_tags(synthesized
 
 def test_prods_workloads_wait_for_their_image_check(synthesized):
     config = synthesized.config
-    prod = synthesized.template("prod")
     for service in config.services:
+        stacks = synthesized.service("prod", service.name)
         name = naming.repository_name(config.project, "dev", service.name)
-        check, _ = one(prod, "Custom::ArmImageBuild", {"RepositoryName": name})
+        check, _ = one(stacks.template, "Custom::ArmImageBuild", {"RepositoryName": name})
         if "lambda" in service.targets:
-            assert check in function_of(prod, service)[1]["DependsOn"], service.name
+            assert check in function_of(stacks.template, service)[1]["DependsOn"], service.name
         if "ecs" in service.targets:
-            ecs_service = prod.to_json()["Resources"][fargate_parts(prod, service).service]
+            ecs_service = stacks.resources()[fargate_parts(stacks, service).service]
             assert check in ecs_service["DependsOn"], service.name
 
 
@@ -94,10 +118,10 @@ def test_the_images_promoted_environments_run_never_expire_in_the_repository_the
     promoted = {name: settings.images_from for name, settings in config.environments.items() if settings.images_from}
     assert promoted
     for environment, source in promoted.items():
-        checks = synthesized.template(environment).find_resources("Custom::ArmImageBuild").values()
+        checks = find(synthesized, environment, "Custom::ArmImageBuild")
         runs = {check["Properties"]["RepositoryName"]: check["Properties"]["ImageTag"] for check in checks}
-        template = synthesized.template(source)
         for service in config.services:
+            template = synthesized.service(source, service.name).template
             name = naming.repository_name(config.project, source, service.name)
             _, repository = one(template, "AWS::ECR::Repository", {"RepositoryName": name})
             rules = lifecycle_rules(repository)
@@ -118,7 +142,9 @@ def two_accounts(tmp_path_factory):
 
 def test_across_accounts_the_building_repository_lets_the_other_account_and_its_functions_pull(two_accounts):
     assert two_accounts.error is None
-    for repository in two_accounts.template("dev").find_resources("AWS::ECR::Repository").values():
+    repositories = find(two_accounts, "dev", "AWS::ECR::Repository")
+    assert len(repositories) == len(two_accounts.config.services)
+    for repository in repositories:
         statements = {s.get("Sid"): s for s in repository["Properties"]["RepositoryPolicyText"]["Statement"]}
         pull = statements["PromotedEnvironmentsPull"]
         assert pull["Effect"] == "Allow"
@@ -133,17 +159,40 @@ def test_across_accounts_the_building_repository_lets_the_other_account_and_its_
 
 
 def test_across_accounts_prod_looks_the_image_up_in_devs_registry(two_accounts):
-    prod = two_accounts.template("prod")
-    for check in prod.find_resources("Custom::ArmImageBuild").values():
+    config = two_accounts.config
+    checks = find(two_accounts, "prod", "Custom::ArmImageBuild")
+    assert len(checks) == len(config.services)
+    for check in checks:
         assert json.dumps(check["Properties"]["RepositoryUri"]).startswith(
             f'{{"Fn::Join": ["", ["{DEV_ACCOUNT}.dkr.ecr.{REGION}.'
         )
-    policies = json.dumps(prod.find_resources("AWS::IAM::Policy"))
-    assert f"arn:aws:ecr:{REGION}:{DEV_ACCOUNT}:repository/graviton-guarantee-dev-api" in policies
+    # The checks are in nested stacks: ProdStack's provider may look up tags by dev's name pattern, in dev's account
+    # and region, and in nothing else.
+    prod = two_accounts.template("prod")
+    ((handler, _),) = prod.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "image_build_handler.on_event"}}
+    ).items()
+    role = prod.to_json()["Resources"][handler]["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = prod.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}).values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (lookup,) = [s for s in statements if any(a.startswith("ecr:") for a in as_list(s["Action"]))]
+    assert lookup["Action"] == "ecr:DescribeImages"
+    arn_prefix = f"arn:aws:ecr:{REGION}:{DEV_ACCOUNT}:repository/"
+    text = arn_text(lookup["Resource"])
+    assert text.startswith(arn_prefix), text
+    pattern = text.removeprefix(arn_prefix)
+    assert pattern == f"{naming.name_prefix(config.project, 'dev')}*"
+    for service in config.services:
+        assert fnmatch.fnmatchcase(naming.repository_name(config.project, "dev", service.name), pattern)
+        assert not fnmatch.fnmatchcase(naming.repository_name(config.project, "prod", service.name), pattern)
+    resources = prod.to_json()["Resources"]
+    assert not [i for i in referenced_ids(statements) if resources[i]["Type"] == "AWS::CloudFormation::Stack"]
 
 
 def test_the_same_account_needs_no_cross_account_statements(synthesized):
-    for repository in synthesized.template("dev").find_resources("AWS::ECR::Repository").values():
+    repositories = find(synthesized, "dev", "AWS::ECR::Repository")
+    assert repositories
+    for repository in repositories:
         sids = {s.get("Sid") for s in repository["Properties"]["RepositoryPolicyText"]["Statement"]}
         assert "PromotedEnvironmentsPull" not in sids
 
