@@ -16,6 +16,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
@@ -183,10 +184,10 @@ class Aws:
             serviceRole=f"arn:aws:iam::{ACCOUNT}:role/build",
         )
 
-    def deploy_nested(self, *, parent_outputs: dict[str, str] | None = None) -> str:
+    def deploy_nested(self) -> str:
         """DevStack with the api's repository and outputs in its own nested stack (moto creates it from the template
-        in its S3, named `DevStack-<logical id>-<random>`); the parent keeps the bucket and its output (or
-        `parent_outputs`). Returns the nested stack's name."""
+        in its S3, named `DevStack-<logical id>-<random>`); the parent keeps the bucket and its output. Returns the
+        nested stack's name."""
         s3, templates = self.client("s3"), "cdk-hnb659fds-assets"
         s3.create_bucket(Bucket=templates, CreateBucketConfiguration={"LocationConstraint": REGION})
         service_outputs = {key: value for key, value in DEPLOYED_OUTPUTS.items() if key.startswith("Api")}
@@ -197,7 +198,7 @@ class Aws:
         s3.put_object(Bucket=templates, Key="api.json", Body=json.dumps(nested))
         url = f"https://s3.{REGION}.amazonaws.com/{templates}/api.json"
         self.deploy(
-            parent_outputs or {"BuildSourcesBucket": BUCKET},
+            {"BuildSourcesBucket": BUCKET},
             resources={
                 "ApiNestedStackResource": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}
             },
@@ -410,16 +411,6 @@ def test_a_services_nested_stack_that_cannot_be_read_is_named_in_the_refusal(aws
     assert fake_builds.started == []
 
 
-def test_an_output_key_in_the_stack_and_a_nested_stack_is_refused_in_one_line(aws, fake_builds):
-    nested = aws.deploy_nested(parent_outputs={"BuildSourcesBucket": BUCKET, "ApiBuildProject": "another-project"})
-    line = the_line(push_fast("dev", "api"))
-    assert line == (
-        f"docker-push: output 'ApiBuildProject' is in both stack DevStack and stack {nested}; an output key must be in"
-        " one stack of the environment: rename one of them in the app and deploy again"
-    )
-    assert fake_builds.started == []
-
-
 def test_of_the_nested_stacks_that_cannot_be_read_the_refusal_names_the_services_own():
     web, api = "DevStack-WebNestedStack-1A2B", "DevStack-ApiNestedStack-3C4D"
     stacks = {
@@ -436,6 +427,27 @@ def test_of_the_nested_stacks_that_cannot_be_read_the_refusal_names_the_services
         f" {api} (ApiNestedStackResource in DevStack) could not be read: AWS refused DescribeStacks: ValidationError:"
         f" Stack with id {arn(api)} does not exist (and 1 more nested stack(s))"
     )
+
+
+def test_an_output_key_in_the_stack_and_a_nested_stack_is_refused_in_one_line(capsys, monkeypatch):
+    nested_name = "DevStack-ApiNestedStack-3C4D"
+    stacks = {
+        "DevStack": FakeStack(
+            outputs={**DEPLOYED_OUTPUTS, "ApiBuildProject": "another-project"},
+            resources=[nested("ApiNestedStackResource", nested_name)],
+        ),
+        nested_name: FakeStack(outputs={"ApiBuildProject": PROJECT}),
+    }
+    fake = FakeCloudFormation(stacks)
+    monkeypatch.setattr(
+        docker_push.aws, "connect", lambda *args, **kwargs: SimpleNamespace(client=lambda name: fake.client)
+    )
+
+    assert docker_push.main(["dev", "api"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"docker-push: output 'ApiBuildProject' is in both stack DevStack and stack {nested_name}; an output key must"
+        " be in one stack of the environment: rename one of them in the app and deploy again"
+    ]
 
 
 def test_credentials_for_another_account_are_refused(aws, tmp_path, capsys):

@@ -534,7 +534,7 @@ def test_the_pipeline_command_runs_the_module_from_the_source_checkout(aws):
 # Nested stacks: one per service ----------------------------------------------------------------------------------
 
 
-def deploy_nested_dev(aws: Deployment, *, api_function: str = "arm64") -> dict[str, str]:
+def deploy_nested_dev(aws: Deployment) -> dict[str, str]:
     """DevStack with one nested stack per service: the parent keeps the base URL outputs; each service's nested stack
     holds its repository, workload, build project and outputs, and the api's one more nested stack, two deep, with a
     provider function. Returns what verify must find, by kind."""
@@ -571,7 +571,7 @@ def deploy_nested_dev(aws: Deployment, *, api_function: str = "arm64") -> dict[s
     for service, tag in TAGS.items():
         aws.push(aws.repository(service), "docker-v2-arm64.manifest.json", tag=tag)
     return {
-        "function": aws.image_function("ApiFunction", images["api"], architecture=api_function, stack=api),
+        "function": aws.image_function("ApiFunction", images["api"], stack=api),
         "provider": aws.zip_function("ProviderFrameworkOnEvent", stack=deeper),
         "api_build": aws.build_project("ApiBuildProject", stack=api),
         "task": aws.task_definition("WebServiceTaskDef", images["web"], stack=web),
@@ -596,15 +596,6 @@ def test_the_workloads_builds_and_images_of_nested_stacks_are_checked(aws, capsy
         assert result.row(f"{aws.repository(service)}:{tag}")[1:] == ["linux/arm64", "linux/arm64/v8", "ok"]
     assert ["api/lambda", "aarch64", "aarch64", "ok"] in result.rows
     assert "outputs in 4 stacks" in result.err.splitlines()[0]
-
-
-def test_an_x86_function_in_a_nested_stack_exits_1_naming_it(aws, capsys):
-    names = deploy_nested_dev(aws, api_function="x86_64")
-    result = verify_dev(capsys)
-
-    assert result.code == 1, result.out + result.err
-    assert result.row(names["function"])[1:] == ["arm64", "x86_64", "WRONG"]
-    assert f"Lambda function {names['function']} (x86_64)" in result.err.splitlines()[-1]
 
 
 def test_a_nested_stack_that_cannot_be_read_is_a_row_that_cannot_be_checked_and_the_rest_is_checked(aws, capsys):
