@@ -16,7 +16,7 @@ import tempfile
 import time
 import uuid
 from argparse import ArgumentTypeError
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from graviton_app import naming
 from graviton_app.naming import DOCKER_ROOT
 from graviton_commands import aws
 from graviton_commands.cli import CommandParser, Refusal
+from graviton_commands.deployed_stack import StackNotDeployed, UnreadableStack, read_stack
 from graviton_commands.settings import configured, read_settings
 
 if TYPE_CHECKING:
@@ -56,26 +57,31 @@ def required_outputs(service: ServiceConfig) -> dict[str, str]:
 
 
 def stack_outputs(cloudformation: Any, environment: str, service: ServiceConfig) -> dict[str, str]:
-    """The deployed stack's values for `service`; refused when the stack or an output is missing."""
-    from botocore.exceptions import ClientError
-
+    """The deployed stack's values for `service`, from its outputs or its nested stacks'; refused when the stack or
+    an output is missing (naming the nested stacks that could not be read, the service's own first)."""
     stack = naming.stack_name(environment)
     try:
-        [found] = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as err:
-        if "does not exist" not in err.response["Error"].get("Message", ""):
-            raise
+        deployed = read_stack(cloudformation, stack)
+    except StackNotDeployed:
         raise Refusal(f"stack {stack} is not deployed; run make deploy ENV={environment} first") from None
-    outputs = {output["OutputKey"]: output["OutputValue"] for output in found.get("Outputs", [])}
     values = {}
     for what, key in required_outputs(service).items():
-        if not outputs.get(key):
-            raise Refusal(
-                f"stack {stack} ({found['StackStatus']}) has no output '{key}' for service '{service.name}';"
-                f" run make deploy ENV={environment} first"
-            )
-        values[what] = outputs[key]
+        if not deployed.outputs.get(key):
+            missing = f"stack {stack} ({deployed.status}) has no output '{key}' for service '{service.name}'"
+            if deployed.unreadable:
+                raise Refusal(f"{missing}; {_unreadable_line(deployed.unreadable, service)}")
+            raise Refusal(f"{missing}; run make deploy ENV={environment} first")
+        values[what] = deployed.outputs[key]
     return values
+
+
+def _unreadable_line(unreadable: Sequence[UnreadableStack], service: ServiceConfig) -> str:
+    """The nested stack that could not be read and may hold the output: the service's own first (its logical id
+    starts with the service's id, as its construct ids do), and how many more there are."""
+    own = [stack for stack in unreadable if stack.logical_id.startswith(naming.service_id(service.name))]
+    first = (own or list(unreadable))[0]
+    more = len(unreadable) - 1
+    return first.describe() + (f" (and {more} more nested stack(s))" if more else "")
 
 
 def follow_build(

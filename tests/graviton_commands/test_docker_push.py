@@ -16,18 +16,22 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+import aws_cdk as cdk
 import boto3
 import pytest
 import requests
 from botocore.stub import Stubber
+from cloudformation_support import FakeCloudFormation, FakeStack, arn, nested
 from moto_support import moto_server
 from support import ROOT, repo_context, run
 
 from graviton.image_build.runtime.image_build_contract import BuildFailedError, ImageBuildProperties, failure_message
 from graviton.image_build.source import image_tag
 from graviton_commands import docker_push
+from graviton_commands.cli import Refusal
 from graviton_commands.settings import read_settings
 
 # sample: docker-push runs against the api sample's folder, Dockerfile.lambda and stack outputs.
@@ -119,14 +123,16 @@ def test_the_script_is_executable():
 
 
 def test_the_stack_declares_every_output_docker_push_reads(synthesized):
+    """In the stack or one of its nested stacks (docker-push reads them merged), each key in one stack only."""
     config = read_settings(ROOT).config
     building = [name for name, settings in config.environments.items() if not settings.images_from]
     assert building == ["dev"]
-    parent = set(synthesized.template_dict("dev")["Outputs"])
+    stack = synthesized.stacks["dev"]
+    stacks = [stack, *(child for child in stack.node.find_all() if isinstance(child, cdk.NestedStack))]
+    keys = [key for each in stacks for key in synthesized.stack_template(each).get("Outputs", {})]
+    assert sorted(key for key in set(keys) if keys.count(key) > 1) == []
     for service in config.services:
-        # The stack's own outputs and its service's nested stack's, which docker-push reads through the stack.
-        nested = set(synthesized.service("dev", service.name).template.to_json()["Outputs"])
-        assert set(docker_push.required_outputs(service).values()) <= parent | nested
+        assert set(docker_push.required_outputs(service).values()) <= set(keys)
 
 
 def test_an_environment_that_runs_promoted_images_is_refused_with_where_to_build():
@@ -154,12 +160,14 @@ class Aws:
     def client(self, name: str) -> Any:
         return boto3.client(name, region_name=REGION, endpoint_url=self.url)
 
-    def deploy(self, outputs: dict[str, str] | None = None) -> None:
-        """DevStack as `make deploy` leaves it, as far as docker-push looks: the outputs, bucket, repository, project."""
+    def deploy(self, outputs: dict[str, str] | None = None, *, resources: dict[str, Any] | None = None) -> None:
+        """DevStack as `make deploy` leaves it, as far as docker-push looks: the outputs, bucket, repository, project
+        (`resources` in place of the repository)."""
+        repository = {"Repository": {"Type": "AWS::ECR::Repository", "Properties": {"RepositoryName": REPOSITORY}}}
         template = {
             "Resources": {
                 "Sources": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": BUCKET}},
-                "Repository": {"Type": "AWS::ECR::Repository", "Properties": {"RepositoryName": REPOSITORY}},
+                **(repository if resources is None else resources),
             },
             "Outputs": {key: {"Value": value} for key, value in (outputs or DEPLOYED_OUTPUTS).items()},
         }
@@ -175,6 +183,34 @@ class Aws:
             },
             serviceRole=f"arn:aws:iam::{ACCOUNT}:role/build",
         )
+
+    def deploy_nested(self) -> str:
+        """DevStack with the api's repository and outputs in its own nested stack (moto creates it from the template
+        in its S3, named `DevStack-<logical id>-<random>`); the parent keeps the bucket and its output. Returns the
+        nested stack's name."""
+        s3, templates = self.client("s3"), "cdk-hnb659fds-assets"
+        s3.create_bucket(Bucket=templates, CreateBucketConfiguration={"LocationConstraint": REGION})
+        service_outputs = {key: value for key, value in DEPLOYED_OUTPUTS.items() if key.startswith("Api")}
+        nested = {
+            "Resources": {"Repository": {"Type": "AWS::ECR::Repository", "Properties": {"RepositoryName": REPOSITORY}}},
+            "Outputs": {key: {"Value": value} for key, value in service_outputs.items()},
+        }
+        s3.put_object(Bucket=templates, Key="api.json", Body=json.dumps(nested))
+        url = f"https://s3.{REGION}.amazonaws.com/{templates}/api.json"
+        self.deploy(
+            {"BuildSourcesBucket": BUCKET},
+            resources={
+                "ApiNestedStackResource": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}
+            },
+        )
+        [summary] = [
+            summary
+            for summary in self.client("cloudformation").list_stack_resources(StackName="DevStack")[
+                "StackResourceSummaries"
+            ]
+            if summary["LogicalResourceId"] == "ApiNestedStackResource"
+        ]
+        return summary["PhysicalResourceId"]
 
     def put_image(self, tag: str) -> str:
         """An image as `docker push` leaves it; its layer is unique so every test's digest differs."""
@@ -343,6 +379,75 @@ def test_a_failed_build_is_one_line_and_exit_1(aws, fake_builds):
     assert len(failed) == 1
     assert failed[0].startswith(f"docker-push: image build {PROJECT}:")
     assert "FAILED in phase BUILD: docker buildx exit 1; logs: https://" in failed[0]
+
+
+def test_the_services_project_and_repository_are_found_in_its_nested_stack(aws, fake_builds, tag):
+    aws.deploy_nested()
+    pushed: list[str] = []
+
+    def push_then_succeed(build: dict[str, Any]) -> None:
+        if not pushed:
+            pushed.append(aws.put_image(fake_builds.variables()["IMAGE_TAG"]))
+
+    fake_builds.finish = push_then_succeed
+    result = push_fast("dev", "api")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"image: {REPOSITORY_URI}:{tag}", f"digest: {pushed[0]}"]
+    [request] = fake_builds.started
+    assert request["projectName"] == PROJECT
+    assert request["sourceLocationOverride"] == f"{BUCKET}/ApiBuild/{tag}.zip"  # the parent's bucket
+
+
+def test_a_services_nested_stack_that_cannot_be_read_is_named_in_the_refusal(aws, fake_builds):
+    nested = aws.deploy_nested()
+    aws.client("cloudformation").delete_stack(StackName=nested)  # by hand, behind its parent's back
+    line = the_line(push_fast("dev", "api"))
+    assert line == (
+        "docker-push: stack DevStack (CREATE_COMPLETE) has no output 'ApiBuildProject' for service 'api'; nested stack"
+        f" {nested} (ApiNestedStackResource in DevStack) could not be read: AWS refused DescribeStacks:"
+        f" ValidationError: Stack with id {nested} does not exist"
+    )
+    assert fake_builds.started == []
+
+
+def test_of_the_nested_stacks_that_cannot_be_read_the_refusal_names_the_services_own():
+    web, api = "DevStack-WebNestedStack-1A2B", "DevStack-ApiNestedStack-3C4D"
+    stacks = {
+        "DevStack": FakeStack(
+            outputs={"BuildSourcesBucket": BUCKET},
+            resources=[nested("WebNestedStackResource", web), nested("ApiNestedStackResource", api)],
+        )
+    }
+    service = read_settings(ROOT).config.service("api")
+    with pytest.raises(Refusal) as refused:
+        docker_push.stack_outputs(FakeCloudFormation(stacks).client, "dev", service)
+    assert str(refused.value) == (
+        "stack DevStack (CREATE_COMPLETE) has no output 'ApiBuildProject' for service 'api'; nested stack"
+        f" {api} (ApiNestedStackResource in DevStack) could not be read: AWS refused DescribeStacks: ValidationError:"
+        f" Stack with id {arn(api)} does not exist (and 1 more nested stack(s))"
+    )
+
+
+def test_an_output_key_in_the_stack_and_a_nested_stack_is_refused_in_one_line(capsys, monkeypatch):
+    nested_name = "DevStack-ApiNestedStack-3C4D"
+    stacks = {
+        "DevStack": FakeStack(
+            outputs={**DEPLOYED_OUTPUTS, "ApiBuildProject": "another-project"},
+            resources=[nested("ApiNestedStackResource", nested_name)],
+        ),
+        nested_name: FakeStack(outputs={"ApiBuildProject": PROJECT}),
+    }
+    fake = FakeCloudFormation(stacks)
+    monkeypatch.setattr(
+        docker_push.aws, "connect", lambda *args, **kwargs: SimpleNamespace(client=lambda name: fake.client)
+    )
+
+    assert docker_push.main(["dev", "api"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"docker-push: output 'ApiBuildProject' is in both stack DevStack and stack {nested_name}; an output key must"
+        " be in one stack of the environment: rename one of them in the app and deploy again"
+    ]
 
 
 def test_credentials_for_another_account_are_refused(aws, tmp_path, capsys):

@@ -64,8 +64,9 @@ def test_an_environment_in_another_account_is_verified_by_its_endpoints_only(cro
     # dev and test (111111111111, the pipeline's): every check, on their pinned account and region
     for stage_name, name in (("Dev", "DevStack"), ("Test", "TestStack")):
         reads = verify_reads_of(template_json, project_of(template_json, verify_action(pipeline, stage_name)))
-        assert reads["cloudformation:DescribeStacks"] == [
-            f"arn:aws:cloudformation:eu-west-1:111111111111:stack/{name}/*"
+        assert reads["cloudformation:DescribeStacks"] == [  # the stack and its nested stacks, sorted
+            f"arn:aws:cloudformation:eu-west-1:111111111111:stack/{name}-*/*",
+            f"arn:aws:cloudformation:eu-west-1:111111111111:stack/{name}/*",
         ]
         assert reads["ecr:BatchGetImage"] == sorted(
             f"arn:aws:ecr:eu-west-1:111111111111:repository/{naming.repository_name(config.project, 'dev', s.name)}"

@@ -219,9 +219,11 @@ def test_the_verify_step_may_read_its_environment_and_the_images_it_runs_only(
         if r["Type"] == "AWS::ECR::Repository"
     )
     assert len(repositories) == len(pipeline_synth.config.services)
+    stack, stacks = arn("cloudformation", f"stack/{name}/*"), arn("cloudformation", f"stack/{name}-*/*")
     assert reads == {
-        "cloudformation:DescribeStacks": [arn("cloudformation", f"stack/{name}/*")],
-        "cloudformation:ListStackResources": [arn("cloudformation", f"stack/{name}/*")],
+        # the stack and its nested stacks (named `<stack>-<logical id>-<id>`), sorted
+        "cloudformation:DescribeStacks": [stacks, stack],
+        "cloudformation:ListStackResources": [stacks, stack],
         "lambda:GetFunction": [arn("lambda", f"function:{name}-*")],
         "codebuild:BatchGetProjects": [arn("codebuild", "project/*")],
         "ecr:DescribeImages": repositories,
@@ -252,6 +254,7 @@ def test_the_verify_steps_reads_are_acknowledged_one_finding_at_a_time_on_their_
         at = "<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>"
         assert {
             f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{at.format('cloudformation')}:stack/{name}/*]",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{at.format('cloudformation')}:stack/{name}-*/*]",
             f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{at.format('lambda')}:function:{name}-*]",
             f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{at.format('codebuild')}:project/*]",
             "AwsSolutions::AwsSolutions-IAM5[Resource::*]",

@@ -12,7 +12,8 @@ from constructs import Construct
 from graviton.nag import acknowledge
 from graviton.pipeline.arm_code_build import arm_build_environment
 
-# What the AWS checks read: the stack, its functions, task definitions, projects and nodes, the images they run.
+# What the AWS checks read: the stack and its nested stacks, its functions, task definitions, projects and nodes,
+# the images they run.
 VERIFY_STACK_ACTIONS = ("cloudformation:DescribeStacks", "cloudformation:ListStackResources")
 VERIFY_IMAGE_ACTIONS = ("ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 # Neither supports resource-level permissions: both read any task definition or instance of the account.
@@ -44,11 +45,12 @@ def verify_reads(
     stack_location: Location = Location(),
     repository_location: Location = Location(),
 ) -> VerifyReads:
-    """Read-only access to one deployed stack, its functions, task definitions, projects and nodes, and to the
-    repositories its images come from, as narrowly as IAM allows.
+    """Read-only access to one deployed stack and its nested stacks, its functions, task definitions, projects and
+    nodes, and to the repositories its images come from, as narrowly as IAM allows.
 
     :param scope: a construct in the pipeline's stack.
-    :param stack_name: the deployed stack; its functions are named `<stack_name>-*` by CloudFormation.
+    :param stack_name: the deployed stack; CloudFormation names its nested stacks `<stack_name>-<logical id>-<id>`
+        and its functions `<stack_name>-*` (a nested stack's functions after the nested stack).
     :param repository_names: the ECR repositories its images come from.
     :param stack_location: where the stack is (default: the pipeline's account and region).
     :param repository_location: where the repositories are (default: the pipeline's account and region).
@@ -76,11 +78,15 @@ def verify_reads(
         return f"Resource::arn:{shown['partition']}:{service}:{shown['region']}:{shown['account']}:{resource}"
 
     slash, colon = ArnFormat.SLASH_RESOURCE_NAME, ArnFormat.COLON_RESOURCE_NAME
+    nested_stacks = f"{stack_name}-*"
     repositories = [arn_of("ecr", "repository", name, slash, source_where) for name in repository_names]
     statements = (
         iam.PolicyStatement(
             actions=list(VERIFY_STACK_ACTIONS),
-            resources=[arn_of("cloudformation", "stack", f"{stack_name}/*", slash, where)],
+            resources=[
+                arn_of("cloudformation", "stack", f"{stack_name}/*", slash, where),
+                arn_of("cloudformation", "stack", f"{nested_stacks}/*", slash, where),
+            ],
         ),
         iam.PolicyStatement(
             actions=["lambda:GetFunction"], resources=[arn_of("lambda", "function", f"{stack_name}-*", colon, where)]
@@ -94,6 +100,10 @@ def verify_reads(
     findings = {
         finding("cloudformation", f"stack/{stack_name}/*", where): (
             f"DescribeStacks and ListStackResources on {stack_name} only; the wildcard is the stack's id"
+        ),
+        finding("cloudformation", f"stack/{nested_stacks}/*", where): (
+            f"DescribeStacks and ListStackResources on the stacks named after {stack_name}: its nested stacks are"
+            f" named <{stack_name}>-<logical id>-<id>; the last wildcard is the stack's id"
         ),
         finding("lambda", f"function:{stack_name}-*", where): (
             f"GetFunction on the functions CloudFormation named after {stack_name} (<stack>-<logical id>-<suffix>)"

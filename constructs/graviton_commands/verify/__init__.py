@@ -6,8 +6,8 @@
         --url api/lambda=https://... --url web/ecs=http://...     # endpoints only, as the pipeline runs it
 
 With AWS (the default) it reads the app's settings (cdk.json with `-c` overrides, validated as `cdk synth` does) and
-the environment's stack (`DevStack`: `describe_stacks` outputs and `list_stack_resources`) and checks, one row per
-resource (resource, expected, found, verdict):
+the environment's stack with its nested stacks (`DevStack`: `describe_stacks` outputs and `list_stack_resources` of
+each) and checks, one row per resource (resource, expected, found, verdict):
 
     ECR image            every active image in the repositories the stack names or its workloads run (for a
                          promoted environment, the building environment's): a single image whose config says
@@ -17,6 +17,8 @@ resource (resource, expected, found, verdict):
     ECS task definition  every AWS::ECS::TaskDefinition: runtimePlatform.cpuArchitecture ARM64
     CodeBuild project    every AWS::CodeBuild::Project: ARM_CONTAINER, ARM_LAMBDA_CONTAINER or ARM_EC2
     EKS node             every running EC2 instance tagged eks:cluster-name=<EksClusterName output>: arm64
+    Nested stack         every nested stack the stack lists is readable (a row only for one that is not: its
+                         resources go unchecked)
     GET /arch            every HTTP target of the settings' services, at its path under the `LambdaBaseUrl` or
                          `EcsBaseUrl` output, or at its host on the domain (labelled `api/lambda`, `web/ecs`):
                          {"machine": "aarch64"}
@@ -51,7 +53,8 @@ The modules, in the order a run goes through them:
     model.py         what they all share: Row, Plan, Target, ImageRef, Repo, verdicts, exit codes, the errors
     stack.py         the settings, the credentials and the deployed stack (`connect` -> `Aws`)
     checks.py        which checks run, in which order
-    lambda_check.py, task_check.py, build_check.py, node_check.py, image_check.py    one AWS check each
+    nested_stack_check.py, lambda_check.py, task_check.py, build_check.py, node_check.py, image_check.py
+                     one AWS check each
     endpoints.py     GET /arch on each endpoint, and which endpoints
     render.py        the table, the JSON, the summary line
 """

@@ -2,8 +2,9 @@
 
 `connect` reads the app's settings (cdk.json with `-c` overrides, validated as `cdk synth` validates them) for the
 environment's account and region and its services' endpoint outputs, checks the credentials are for that account, and
-reads the stack (`DevStack`: `describe_stacks` outputs and `list_stack_resources`). Every AWS check then works from
-the `Aws` it returns, so each resource is found one way: as the stack lists it.
+reads the stack with its nested stacks (`DevStack`: `describe_stacks` outputs and `list_stack_resources` of each,
+`graviton_commands.deployed_stack`). Every AWS check then works from the `Aws` it returns, so each resource is found
+one way: as the stack that holds it lists it.
 
 The settings loader (pydantic) and boto3 are imported only here, inside `connect`: `--no-aws` never loads them.
 """
@@ -20,13 +21,15 @@ from graviton_app import naming
 from graviton_commands import aws as aws_session
 from graviton_commands.aws import aws_error
 from graviton_commands.cli import Refusal
+from graviton_commands.deployed_stack import StackNotDeployed, UnreadableStack, read_stack
 from graviton_commands.settings import read_settings
 from graviton_commands.verify.model import DEFAULT_TIMEOUT_SECONDS, Fatal, ImageRef
 
 
 @dataclass
 class Aws:
-    """The environment as deployed: its stack's outputs and resources, and clients in its account."""
+    """The environment as deployed: its stack's outputs and resources (its nested stacks' included), and clients in
+    its account."""
 
     environment: str
     stack: str
@@ -38,6 +41,8 @@ class Aws:
     session: Any
     config: Any
     progress: Callable[[str], None]
+    # Nested stacks the stack lists that could not be read: their resources are not checked.
+    unreadable: list[UnreadableStack] = field(default_factory=list)
     # Every HTTP target of the settings' services, and where its URL is (`naming.Endpoint`).
     endpoints: list[naming.Endpoint] = field(default_factory=list)
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
@@ -100,7 +105,8 @@ def connect(
     overrides: Sequence[str] = (),
     progress: Callable[[str], None],
 ) -> Aws:
-    """The deployed stack's outputs and resources, read with the caller's credentials; Fatal when it cannot be."""
+    """The deployed stack's outputs and resources, its nested stacks' included, read with the caller's credentials;
+    Fatal when the stack cannot be read."""
     settings, endpoints = environment_settings(root, overrides, environment)
     try:
         connection = aws_session.connect(
@@ -115,35 +121,25 @@ def connect(
         )
     except Refusal as err:
         raise Fatal(str(err)) from None
-    from botocore.exceptions import BotoCoreError, ClientError
-
     session, config, account = connection.session, connection.config, connection.account
-    cloudformation = session.client("cloudformation", config=config)
     try:
-        [found] = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-        summaries = [
-            summary
-            for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
-            for summary in page["StackResourceSummaries"]
-        ]
-    except ClientError as err:
-        if "does not exist" in err.response.get("Error", {}).get("Message", ""):
-            raise Fatal(
-                f"stack {stack} is not deployed in account {account}, {session.region_name};"
-                f" run make deploy ENV={environment} first"
-            ) from None
-        raise Fatal(aws_error(err)) from None
-    except BotoCoreError as err:
+        deployed = read_stack(connection.client("cloudformation"), stack)
+    except StackNotDeployed:
+        raise Fatal(
+            f"stack {stack} is not deployed in account {account}, {session.region_name};"
+            f" run make deploy ENV={environment} first"
+        ) from None
+    except Refusal as err:
+        raise Fatal(str(err)) from None
+    except aws_session.client_errors() as err:
         raise Fatal(aws_error(err)) from None
     resources: dict[str, list[str]] = {}
-    for summary in summaries:
-        # A replaced resource is listed as deleted until the stack's cleanup: it runs nothing.
-        if summary.get("PhysicalResourceId") and not summary.get("ResourceStatus", "").startswith("DELETE_"):
-            resources.setdefault(summary["ResourceType"], []).append(summary["PhysicalResourceId"])
-    outputs = {output["OutputKey"]: output.get("OutputValue", "") for output in found.get("Outputs", [])}
+    for resource in deployed.resources:
+        resources.setdefault(resource.type, []).append(resource.physical_id)
+    nested = f" in {len(deployed.nested) + 1} stacks" if deployed.nested else ""
     progress(
-        f"stack {stack} ({found['StackStatus']}) in account {account}, {session.region_name}:"
-        f" {len(summaries)} resources, {len(outputs)} outputs"
+        f"stack {stack} ({deployed.status}) in account {account}, {session.region_name}:"
+        f" {len(deployed.resources)} resources, {len(deployed.outputs)} outputs{nested}"
     )
     return Aws(
         endpoints=endpoints,
@@ -151,9 +147,10 @@ def connect(
         stack=stack,
         account=account,
         region=session.region_name,
-        status=found["StackStatus"],
-        outputs=outputs,
+        status=deployed.status,
+        outputs=deployed.outputs,
         resources=resources,
+        unreadable=list(deployed.unreadable),
         session=session,
         config=config,
         progress=progress,

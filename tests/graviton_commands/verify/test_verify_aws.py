@@ -6,6 +6,9 @@ What moto cannot do, and how the tests stand in for it (in the server's own proc
   from a template holding what moto creates faithfully (the ECR repositories) and the outputs; functions, task
   definitions, projects and nodes are created through their own APIs with every property, and `ListStackResources`
   reports them too (`Deployment.adopt`), as CloudFormation lists what it created. verify's finder has one path.
+  Nested stacks are moto's own: it creates `AWS::CloudFormation::Stack` resources from templates in its S3, named
+  `<parent>-<logical id>-<random>` (its physical id is that name, where CloudFormation gives the stack's ARN; both
+  are stack ids to DescribeStacks and ListStackResources).
 - It does not implement `GetDownloadUrlForLayer`: the patched operation answers for blobs uploaded to the repository
   (through the real layer-upload API) with a URL on a local HTTP server that serves them by digest, as ECR answers
   with a presigned S3 URL. verify's download code is the one that runs against AWS.
@@ -197,12 +200,13 @@ class Deployment:
     def repository(self, service: str, environment: str | None = None) -> str:
         return f"{PROJECT}-{environment or self.environment}-{service}"
 
-    def adopt(self, logical_id: str, resource_type: str, physical_id: str) -> None:
-        """List a resource the test created through its service's API as the stack's own."""
+    def adopt(self, logical_id: str, resource_type: str, physical_id: str, *, stack: str | None = None) -> None:
+        """List a resource the test created through its service's API as the stack's own (or `stack`'s, a nested
+        stack's name)."""
         resource = SimpleNamespace(
             logical_resource_id=logical_id, cf_resource_type=resource_type, physical_resource_id=physical_id
         )
-        ADOPTED.setdefault(self.stack, []).append(resource)
+        ADOPTED.setdefault(stack or self.stack, []).append(resource)
 
     def deploy(self, outputs: dict[str, str], *, repositories: Sequence[str] = ()) -> None:
         """The stack: its repositories (moto creates them faithfully) and outputs; resources are adopted after."""
@@ -216,9 +220,45 @@ class Deployment:
         }
         self.client("cloudformation").create_stack(StackName=self.stack, TemplateBody=json.dumps(template))
 
-    def function_name(self, logical_id: str) -> str:
-        """As CloudFormation names a function: `<stack>-<logical id>-<random>`."""
-        return f"{self.stack}-{logical_id}-AbCdEf123456"
+    def deploy_nested(self, outputs: dict[str, str], nested: dict[str, dict[str, Any]]) -> dict[str, str]:
+        """The stack with nested stacks (`AWS::CloudFormation::Stack`, templates in S3; moto creates them, named
+        `<parent>-<logical id>-<random>` as CloudFormation names them): logical id -> template. Returns every nested
+        stack's name by logical id, at any depth."""
+        s3, bucket = self.client("s3"), "cdk-hnb659fds-assets"
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+
+        def resources(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+            for logical_id, template in templates.items():
+                body = {**template, "Resources": {**template["Resources"], **resources(template.get("Nested", {}))}}
+                body.pop("Nested", None)
+                s3.put_object(Bucket=bucket, Key=f"{logical_id}.json", Body=json.dumps(body))
+            return {
+                logical_id: {
+                    "Type": "AWS::CloudFormation::Stack",
+                    "Properties": {"TemplateURL": f"https://s3.{REGION}.amazonaws.com/{bucket}/{logical_id}.json"},
+                }
+                for logical_id in templates
+            }
+
+        template = {
+            "Resources": resources(nested),
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+        }
+        cloudformation = self.client("cloudformation")
+        cloudformation.create_stack(StackName=self.stack, TemplateBody=json.dumps(template))
+        names, stacks = {}, [self.stack]
+        while stacks:
+            summaries = cloudformation.list_stack_resources(StackName=stacks.pop())["StackResourceSummaries"]
+            for summary in summaries:
+                if summary["ResourceType"] == "AWS::CloudFormation::Stack":
+                    names[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+                    stacks.append(summary["PhysicalResourceId"])
+        return names
+
+    def function_name(self, logical_id: str, stack: str | None = None) -> str:
+        """As CloudFormation names a function: `<stack>-<logical id>-<random>`, a nested stack's name cut short to
+        keep within Lambda's 64 characters."""
+        return f"{(stack or self.stack)[:30]}-{logical_id}-AbCdEf123456"
 
     @staticmethod
     def project_name(logical_id: str) -> str:
@@ -264,8 +304,10 @@ class Deployment:
         except iam.exceptions.EntityAlreadyExistsException:
             return iam.get_role(RoleName="fn")["Role"]["Arn"]
 
-    def image_function(self, logical_id: str, image: str, *, architecture: str = "arm64") -> str:
-        name = self.function_name(logical_id)
+    def image_function(
+        self, logical_id: str, image: str, *, architecture: str = "arm64", stack: str | None = None
+    ) -> str:
+        name = self.function_name(logical_id, stack)
         self.client("lambda").create_function(
             FunctionName=name,
             Role=self.role(),
@@ -273,12 +315,12 @@ class Deployment:
             Code={"ImageUri": image},
             Architectures=[architecture],
         )
-        self.adopt(logical_id, "AWS::Lambda::Function", name)
+        self.adopt(logical_id, "AWS::Lambda::Function", name, stack=stack)
         return name
 
-    def zip_function(self, logical_id: str, *, architecture: str = "arm64") -> str:
+    def zip_function(self, logical_id: str, *, architecture: str = "arm64", stack: str | None = None) -> str:
         """Like CDK's Provider framework functions: code in a zip, arm64 by the guard's remediation."""
-        name = self.function_name(logical_id)
+        name = self.function_name(logical_id, stack)
         self.client("lambda").create_function(
             FunctionName=name,
             Role=self.role(),
@@ -287,10 +329,12 @@ class Deployment:
             Code={"ZipFile": _zip()},
             Architectures=[architecture],
         )
-        self.adopt(logical_id, "AWS::Lambda::Function", name)
+        self.adopt(logical_id, "AWS::Lambda::Function", name, stack=stack)
         return name
 
-    def task_definition(self, logical_id: str, image: str, *, cpu_architecture: str | None = "ARM64") -> str:
+    def task_definition(
+        self, logical_id: str, image: str, *, cpu_architecture: str | None = "ARM64", stack: str | None = None
+    ) -> str:
         platform = {"runtimePlatform": {"cpuArchitecture": cpu_architecture, "operatingSystemFamily": "LINUX"}}
         arn = self.client("ecs").register_task_definition(
             family=f"{self.stack}{logical_id}9F8E7D6C",
@@ -301,10 +345,12 @@ class Deployment:
             memory="512",
             **(platform if cpu_architecture else {}),
         )["taskDefinition"]["taskDefinitionArn"]
-        self.adopt(logical_id, "AWS::ECS::TaskDefinition", arn)
+        self.adopt(logical_id, "AWS::ECS::TaskDefinition", arn, stack=stack)
         return arn
 
-    def build_project(self, logical_id: str, *, environment_type: str = "ARM_CONTAINER") -> str:
+    def build_project(
+        self, logical_id: str, *, environment_type: str = "ARM_CONTAINER", stack: str | None = None
+    ) -> str:
         name = self.project_name(logical_id)
         image = "aws/codebuild/amazonlinux-aarch64-standard:3.0"
         if not environment_type.startswith("ARM"):
@@ -316,7 +362,7 @@ class Deployment:
             environment={"type": environment_type, "image": image, "computeType": "BUILD_GENERAL1_SMALL"},
             serviceRole=f"arn:aws:iam::{ACCOUNT}:role/build",
         )
-        self.adopt(logical_id, "AWS::CodeBuild::Project", name)
+        self.adopt(logical_id, "AWS::CodeBuild::Project", name, stack=stack)
         return name
 
     def eks_node(self, *, ami: str = ARM_AMI, instance_type: str = "t4g.medium") -> str:
@@ -483,6 +529,99 @@ def test_the_pipeline_command_runs_the_module_from_the_source_checkout(aws):
     result = run([*MODULE, "--env", "dev", *FAST], env=PIPELINE_ENV, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "linux/arm64/v8" in result.stdout and "Traceback" not in result.stderr
+
+
+# Nested stacks: one per service ----------------------------------------------------------------------------------
+
+
+def deploy_nested_dev(aws: Deployment) -> dict[str, str]:
+    """DevStack with one nested stack per service: the parent keeps the base URL outputs; each service's nested stack
+    holds its repository, workload, build project and outputs, and the api's one more nested stack, two deep, with a
+    provider function. Returns what verify must find, by kind."""
+    images = {service: f"{REGISTRY}/{aws.repository(service)}:{tag}" for service, tag in TAGS.items()}
+
+    def service_stack(service: str) -> dict[str, Any]:
+        service_id = service.capitalize()
+        outputs = {
+            f"{service_id}{OUTPUT_BUILD_PROJECT}": aws.project_name(f"{service_id}BuildProject"),
+            f"{service_id}{OUTPUT_REPOSITORY_URI}": f"{REGISTRY}/{aws.repository(service)}",
+            f"{service_id}{OUTPUT_IMAGE_URI}": images[service],
+        }
+        return {
+            "Resources": {
+                "Repository": {
+                    "Type": "AWS::ECR::Repository",
+                    "Properties": {"RepositoryName": aws.repository(service)},
+                }
+            },
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+        }
+
+    workers = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    stacks = aws.deploy_nested(
+        {base_url_output("lambda"): f"{aws.local_url}/aarch64/", base_url_output("ecs"): f"{aws.local_url}/aarch64"},
+        {
+            "ApiNestedStackResource": {**service_stack("api"), "Nested": {"WorkersNestedStackResource": workers}},
+            "WebNestedStackResource": service_stack("web"),
+        },
+    )
+    api, web, deeper = (
+        stacks[key] for key in ("ApiNestedStackResource", "WebNestedStackResource", "WorkersNestedStackResource")
+    )
+    for service, tag in TAGS.items():
+        aws.push(aws.repository(service), "docker-v2-arm64.manifest.json", tag=tag)
+    return {
+        "function": aws.image_function("ApiFunction", images["api"], stack=api),
+        "provider": aws.zip_function("ProviderFrameworkOnEvent", stack=deeper),
+        "api_build": aws.build_project("ApiBuildProject", stack=api),
+        "task": aws.task_definition("WebServiceTaskDef", images["web"], stack=web),
+        "web_build": aws.build_project("WebBuildProject", stack=web),
+    }
+
+
+TAGS = {"api": "3f2a9c1b7d4e", "web": "8e1d2c3b4a59"}
+
+
+def test_the_workloads_builds_and_images_of_nested_stacks_are_checked(aws, capsys):
+    names = deploy_nested_dev(aws)
+    result = verify_dev(capsys)
+
+    assert result.code == 0, result.out + result.err
+    assert result.row(names["function"])[1:] == ["arm64", "arm64", "ok"]
+    assert result.row(names["provider"])[1:] == ["arm64", "arm64", "ok"]  # two deep
+    assert result.row(names["task"].rpartition("/")[2])[1:] == ["ARM64", "ARM64", "ok"]
+    for project in ("api_build", "web_build"):
+        assert result.row(names[project])[2:] == ["ARM_CONTAINER", "ok"]
+    for service, tag in TAGS.items():
+        assert result.row(f"{aws.repository(service)}:{tag}")[1:] == ["linux/arm64", "linux/arm64/v8", "ok"]
+    assert ["api/lambda", "aarch64", "aarch64", "ok"] in result.rows
+    assert "outputs in 4 stacks" in result.err.splitlines()[0]
+
+
+def test_a_nested_stack_that_cannot_be_read_is_a_row_that_cannot_be_checked_and_the_rest_is_checked(aws, capsys):
+    names = deploy_nested_dev(aws)
+    missing = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/DevStack-JobsNestedStack-1A2B/0f1e2d3c"
+    aws.adopt("JobsNestedStackResource", "AWS::CloudFormation::Stack", missing)
+    result = verify_dev(capsys)
+
+    assert result.code == 2, result.out + result.err
+    assert result.row("DevStack-JobsNestedStack-1A2B")[1:] == ["readable", "-", "cannot", "check"]
+    assert (
+        "cannot check: Nested stack DevStack-JobsNestedStack-1A2B: JobsNestedStackResource in DevStack could not be"
+        " read, so its resources are not checked: AWS refused DescribeStacks: ValidationError: Stack with id"
+        f" {missing} does not exist"
+    ) in result.out
+    assert result.row(names["function"])[-1] == "ok"
+    assert result.row(names["web_build"])[-1] == "ok"
+
+
+def test_an_output_key_in_two_stacks_is_one_line_exit_2(aws, capsys):
+    aws.deploy_nested(
+        {"ApiBuildProject": "one"},
+        {"ApiNestedStackResource": {"Resources": {}, "Outputs": {"ApiBuildProject": {"Value": "two"}}}},
+    )
+    line = the_line(verify_dev(capsys))
+    assert line.startswith("verify: dev: output 'ApiBuildProject' is in both stack DevStack and stack DevStack-Api")
 
 
 # Each x86 kind, and an index ----------------------------------------------------------------------------------------
