@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import CfnElement, CfnOutput, CfnParameter, CfnResource, Names, NestedStack, Stack
 
 from constructs import IConstruct
@@ -20,7 +22,7 @@ class PortableNestedStack(NestedStack):
     CDK's names come from the full path, which a Stage lengthens (`PipelineStack/Dev/DevStack/...`), so the same
     stack deployed by `cdk deploy` and by a CDK Pipelines stage would rename every nested stack's parameters on each
     switch between the two. A resource's logical id is the same both ways, so these names are too:
-    `referenceto<logical id><attribute>` for a parameter, `<logical id><attribute>` for an output.
+    `referenceto<logical id><attribute>` for a parameter, `<nested stack id><logical id><attribute>` for an output.
     """
 
     def _allocate_logical_id(self, cfn_element: CfnElement) -> str:
@@ -38,7 +40,9 @@ class PortableNestedStack(NestedStack):
             if isinstance(cfn_element, CfnOutput):
                 portable = _portable_reference(self, cfn_element.node.id)
                 if portable is not None:
-                    return portable
+                    # Prefixed with this stack's id: sibling nested stacks hold resources under the same logical ids,
+                    # and whoever reads a deployed stack with its nested stacks sees all their outputs together.
+                    return re.sub(r"[^A-Za-z0-9]", "", self.node.id) + portable
         return super()._allocate_logical_id(cfn_element)
 
 

@@ -212,11 +212,12 @@ def test_the_verify_step_may_read_its_environment_and_the_images_it_runs_only(
         return f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
 
     reads = verify_reads_of(template_json, project_of(template_json, verify_action(pipeline, stage_name)))
-    # dev builds; test and prod run dev's images, so they read dev's repositories, exactly those DevStack creates
+    # dev builds; test and prod run dev's images, so they read dev's repositories, exactly those DevStack's service
+    # stacks create
     repositories = sorted(
         arn("ecr", f"repository/{r['Properties']['RepositoryName']}")
-        for r in pipeline_synth.template_dict("dev")["Resources"].values()
-        if r["Type"] == "AWS::ECR::Repository"
+        for service in pipeline_synth.services("dev")
+        for r in service.template.find_resources("AWS::ECR::Repository").values()
     )
     assert len(repositories) == len(pipeline_synth.config.services)
     stack, stacks = arn("cloudformation", f"stack/{name}/*"), arn("cloudformation", f"stack/{name}-*/*")
