@@ -64,9 +64,11 @@ test: setup ## lint and type-check, then run the whole test suite on two workers
 	$(PY) -m mypy
 	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n 2 --dist loadfile
 
-bench: setup ## command start-up, make synth beside a one-bucket app, and the guard's synth overhead (medians)
+# BENCH_ARGS go to the guard's benchmark (--sizes, --builds, --repeats); SCALE_ARGS to the growth one (--sizes 2,50,200).
+bench: setup ## command start-up, make synth beside a one-bucket app, the guard's synth overhead (medians), synth growth with the services
 	$(PY) tests/bench/commands.py
 	$(PY) tests/bench/guard_overhead.py $(BENCH_ARGS)
+	$(PY) tests/bench/scale_growth.py $(SCALE_ARGS)
 
 docs: setup ## regenerate docs/configuration.md and docs/guard-rules.md from the code
 	$(PY) scripts/generate_docs.py

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Match, Template
+from scaffolding import generated_service, repository_copy, scaffold
 
 import app as cdk_app
 from graviton_app import naming
@@ -34,59 +31,6 @@ def repo_context() -> dict:
 # tests assert on every service of its configuration, so each target's assertions also run for a service no sample
 # names, and the scaffold's output is synthesized, guarded and nag-checked with the rest (one synth for both).
 GENERATED = {"generated-lambda": "lambda", "generated-ecs": "ecs", "generated-eks": "eks"}
-
-# The files of the repository root the app reads besides docker/ and cdk.json: PipelineStack's pinned CLI and packages.
-ROOT_FILES = ("package.json", "requirements.txt")
-# What `make new-service` reads and writes there besides docker/.
-SCAFFOLD_FILES = ("cdk.json", "requirements-dev.txt")
-PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)$")
-
-
-def generated_service(name: str, target: str) -> dict:
-    """A service's cdk.json entry as `make new-service NAME=<name> TARGET=<target>` writes it."""
-    return {"name": name, "folder": name, "dockerfile": "Dockerfile", "targets": [target]}
-
-
-class FakeResolver:
-    """uv's resolution for a service's lock without PyPI: each pin of requirements.txt as one pure-Python wheel."""
-
-    def __init__(self) -> None:
-        self.calls: list[Any] = []
-
-    def __call__(self, uv: str, sources: Any, python: str) -> dict[str, Any]:
-        self.calls.append(sources)
-        pins = [PIN.match(line.strip()) for line in sources.requirements.read_text().splitlines()]
-        packages = []
-        for name, version in (pin.groups() for pin in pins if pin):
-            file_name = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
-            digest = hashlib.sha256(file_name.encode()).hexdigest()
-            packages.append(
-                {"name": name, "version": version, "wheels": [{"name": file_name, "hashes": {"sha256": digest}}]}
-            )
-        return {"packages": packages}
-
-
-@contextlib.contextmanager
-def fake_lock_resolution() -> Iterator[FakeResolver]:
-    """refresh_pins (which `make new-service` locks through) resolving with FakeResolver instead of uv and PyPI."""
-    from graviton_commands import refresh_pins
-
-    resolver, real = FakeResolver(), refresh_pins.compile_pylock
-    refresh_pins.compile_pylock = resolver  # type: ignore[assignment]
-    try:
-        yield resolver
-    finally:
-        refresh_pins.compile_pylock = real
-
-
-def scaffold(root: Path, services: dict[str, str]) -> FakeResolver:
-    """Run `make new-service`'s command in `root` for each name -> target, as a user would one after the other."""
-    from graviton_commands import new_service
-
-    with fake_lock_resolution() as resolver:
-        for name, target in services.items():
-            assert new_service.main([name, "--target", target, "--root", str(root)]) == 0, name
-    return resolver
 
 
 @dataclass(frozen=True)
@@ -109,16 +53,7 @@ def with_generated_context(context: dict | None = None) -> dict:
 def with_generated_services(root: Path) -> Configuration:
     """`root` made into a copy of the repository (its own service folders linked) where `make new-service` added the
     GENERATED services; the context is that copy's cdk.json, with an EKS cluster as `with_generated_context` says."""
-    docker = root / "docker"
-    docker.mkdir(parents=True)
-    for name in ROOT_FILES:
-        (root / name).symlink_to(ROOT / name)
-    for name in SCAFFOLD_FILES:
-        shutil.copy2(ROOT / name, root / name)
-    for folder in (ROOT / "docker").iterdir():
-        if folder.is_dir() and folder.name != "__pycache__":
-            (docker / folder.name).symlink_to(folder, target_is_directory=True)
-    scaffold(root, GENERATED)
+    scaffold(repository_copy(root), GENERATED)
     context = with_generated_context()
     written = json.loads((root / "cdk.json").read_text())["context"]
     assert written["services"] == context["services"], "make new-service wrote what generated_service says"

@@ -1,13 +1,15 @@
 """The AWS limits one environment's services must fit, each with where AWS states it. Standard library only.
 
-The settings check them while loading (`graviton_app.config`), so a configuration that could not deploy is refused
-in one line before any construct is built.
+The settings check the services' limits while loading (`graviton_app.config`), so a configuration that could not
+deploy is refused in one line before any construct is built; the templates' limits are checked on the synthesized
+templates.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+_CLOUDFORMATION_QUOTAS = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html"
 _ALB_QUOTAS = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html"
 _HTTP_API_QUOTAS = "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html"
 _LISTENER_RULES = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html"
@@ -44,6 +46,18 @@ ALB_RULE_PRIORITY = Limit(50_000, "as a listener rule priority", False, _LISTENE
 HTTP_API_INTEGRATIONS = Limit(300, "integrations per HTTP API", False, _HTTP_API_QUOTAS)
 HTTP_API_ROUTES = Limit(300, "routes per HTTP API", True, _HTTP_API_QUOTAS)
 
+# What one CloudFormation template may hold; each template counts alone, a nested stack's as its parent's.
+# `make bench` (tests/bench/scale_growth.py) checks every template of the app, parent and nested, against them.
+TEMPLATE_RESOURCES = Limit(500, "resources per CloudFormation template", False, _CLOUDFORMATION_QUOTAS)
+TEMPLATE_OUTPUTS = Limit(200, "outputs per CloudFormation template", False, _CLOUDFORMATION_QUOTAS)
+TEMPLATE_PARAMETERS = Limit(200, "parameters per CloudFormation template", False, _CLOUDFORMATION_QUOTAS)
+# AWS states "1 MB" for a template body read from S3 (as CDK deploys every template); the smaller reading of it.
+TEMPLATE_BYTES = Limit(1_000_000, "bytes in a CloudFormation template read from S3", False, _CLOUDFORMATION_QUOTAS)
+# `{{resolve:secretsmanager:...}}`, `{{resolve:ssm:...}}` and the like, each occurrence one.
+TEMPLATE_DYNAMIC_REFERENCES = Limit(
+    60, "dynamic references ({{resolve:...}}) per CloudFormation template", False, _CLOUDFORMATION_QUOTAS
+)
+
 # Not an AWS limit: the most services one environment is built and measured with (one DevStack per environment).
 SERVICES_PER_ENVIRONMENT = 200
 
@@ -65,5 +79,10 @@ __all__ = [
     "LAMBDA_SERVICES_PER_ENVIRONMENT",
     "ROUTE_PATH_CHARS",
     "SERVICES_PER_ENVIRONMENT",
+    "TEMPLATE_BYTES",
+    "TEMPLATE_DYNAMIC_REFERENCES",
+    "TEMPLATE_OUTPUTS",
+    "TEMPLATE_PARAMETERS",
+    "TEMPLATE_RESOURCES",
     "Limit",
 ]

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import GENERATED, PIN, ROOT, FakeResolver, ServiceStackTemplates, fake_lock_resolution, run
+from scaffolding import PIN, FakeResolver, fake_lock_resolution
+from support import GENERATED, ROOT, ServiceStackTemplates, run
 
 from graviton.constants import CONTAINER_PORT, CONTAINER_USER, HEALTH_PATH
 from graviton_app import naming
