@@ -337,3 +337,53 @@ def nested_stacks(synthesized: Synthesized, environment: str) -> list[ServiceSta
     nesting = {i for i, r in resources.items() if r["Type"] == "AWS::CloudFormation::Stack"}
     assert nesting == {s.resource[0] for s in stacks}, f"{environment} nests stacks other than its services'"
     return stacks
+
+
+# What an environment's own stack may output, whatever the number of services: the sources bucket, the two base URLs
+# and EKS's two. Every other output is a service's, in its own nested stack.
+PARENT_OUTPUTS = {
+    naming.OUTPUT_SOURCES_BUCKET,
+    *(naming.base_url_output(target) for target in naming.ENDPOINT_TARGETS),
+    naming.OUTPUT_EKS_CLUSTER,
+    naming.OUTPUT_EKS_APPLY_PROJECT,
+}
+
+
+def every_value(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from every_value(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from every_value(item)
+    else:
+        yield value
+
+
+def assert_nested_per_service(synthesized: Synthesized, environment: str) -> None:
+    parent = synthesized.template_dict(environment)
+    nested = {k: r for k, r in parent["Resources"].items() if r["Type"] == "AWS::CloudFormation::Stack"}
+    services = synthesized.services(environment)
+    # One nested stack per service, and no other.
+    assert sorted(s.resource[0] for s in services) == sorted(nested)
+    for service in services:
+        template = service.template.to_json()
+        declared = set(template.get("Parameters", {}))
+        # Every parameter the nested stack declares is passed, and each is a parent resource's Ref or GetAtt.
+        assert declared == set(service.parameters), service.resource[0]
+        for value in service.parameters.values():
+            assert set(value) <= {"Ref", "Fn::GetAtt"}, value
+            target = value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
+            assert target in parent["Resources"], value
+        assert set(service.resource[1]["Properties"]) >= {"TemplateURL"}
+
+
+def assert_nothing_exported(synthesized: Synthesized, environment: str) -> None:
+    templates = [
+        synthesized.template_dict(environment),
+        *(s.template.to_json() for s in synthesized.services(environment)),
+    ]
+    for template in templates:
+        assert not [o for o in template.get("Outputs", {}).values() if "Export" in o]
+        assert "Fn::ImportValue" not in set(every_value(template))

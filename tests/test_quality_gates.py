@@ -83,8 +83,19 @@ def test_acknowledgements_are_specific_never_blanket_on_a_stack(synthesized):
 def test_cfn_lint_reports_no_errors(synthesized, environment):
     import cfnlint.api  # here, not at the top: only the worker that runs cfn-lint loads it (~1 s)
 
-    template = json.dumps(synthesized.template_dict(environment))
     region = synthesized.stacks[environment].region
     regions = [region] if not region.startswith("${") else ["us-east-1"]
-    errors = [str(m) for m in cfnlint.api.lint(template, regions=regions) if m.rule.id.startswith("E")]
+    # The stack's own template (where a dependency cycle through a nested stack would show, E3004) and every
+    # service's nested stack.
+    templates = {
+        synthesized.stacks[environment].stack_name: synthesized.template_dict(environment),
+        **{s.resource[0]: s.template.to_json() for s in synthesized.services(environment)},
+    }
+    assert len(templates) == 1 + len(synthesized.config.services)
+    errors = [
+        f"{name}: {m}"
+        for name, template in templates.items()
+        for m in cfnlint.api.lint(json.dumps(template), regions=regions)
+        if m.rule.id.startswith("E")
+    ]
     assert errors == []
