@@ -152,7 +152,12 @@ class RegistryGatekeeper(Construct):
         """Exempt the gatekeeper's role from `repository`'s PutImage Deny; `repository_prefix` must cover its name
         (the rule and the role's grants come from the prefix)."""
         prefix = self.repository_prefix
-        if prefix is None or not repository.repository_name.startswith(prefix):
+        if prefix is None:
+            raise ValueError(
+                "RegistryGatekeeper.guard: the gatekeeper has no repository_prefix; give it one, or pass "
+                f"'{repository.repository_name}' in its repositories"
+            )
+        if not repository.repository_name.startswith(prefix):
             raise ValueError(
                 f"RegistryGatekeeper.guard: repository '{repository.repository_name}' does not start with the "
                 f"gatekeeper's repository_prefix '{prefix}'"

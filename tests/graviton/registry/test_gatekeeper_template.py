@@ -313,7 +313,7 @@ def test_bad_arguments_are_refused_at_synth(kwargs, message):
             "repository_prefix 'shop-prod-'",
         ),
         ("shop-dev-api-", "repository 'shop-dev-api' does not start with the gatekeeper's repository_prefix"),
-        (None, "repository 'shop-dev-api' does not start with the gatekeeper's repository_prefix"),
+        (None, "the gatekeeper has no repository_prefix; give it one, or pass 'shop-dev-api' in its repositories"),
     ],
     ids=["another-prefix", "a-longer-prefix", "no-prefix"],
 )
