@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -12,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk.assertions import Match, Template
 from scaffolding import generated_service, repository_copy, scaffold
 
 import app as cdk_app
 from graviton_app import naming
-from graviton_app.config import AppConfig, ServiceConfig
+from graviton_app.config import AppConfig, ConfigError, ServiceConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -387,3 +389,19 @@ def assert_nothing_exported(synthesized: Synthesized, environment: str) -> None:
     for template in templates:
         assert not [o for o in template.get("Outputs", {}).values() if "Export" in o]
         assert "Fn::ImportValue" not in set(every_value(template))
+
+
+def with_change(change) -> dict:
+    """cdk.json's context after `change(context)`: a configuration one setting away from the committed one."""
+    context = copy.deepcopy(repo_context())
+    change(context)
+    return context
+
+
+def error_for(change) -> str:
+    """The one-line refusal of the configuration `change` makes."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(with_change(change), root=ROOT)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 
 import pytest
-from support import ROOT, repo_context, run
+from support import ROOT, error_for, repo_context, run, with_change
 
-from graviton_app.config import ConfigError, load_config
-
-
-def with_change(change) -> dict:
-    context = copy.deepcopy(repo_context())
-    change(context)
-    return context
-
-
-def error_for(change) -> str:
-    with pytest.raises(ConfigError) as caught:
-        load_config(with_change(change), root=ROOT)
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
+from graviton_app.config import load_config
 
 
 def test_the_repository_config_loads():

@@ -3,32 +3,17 @@ take is refused while loading, in one line naming the key, the value and what is
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 
 import pytest
-from support import ROOT, repo_context, run
+from support import ROOT, error_for, run, with_change
 
 from graviton_app import limits, naming
-from graviton_app.config import ConfigError, load_config
+from graviton_app.config import load_config
 from graviton_app.props import EnvironmentProps
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
-
-
-def with_change(change) -> dict:
-    context = copy.deepcopy(repo_context())
-    change(context)
-    return context
-
-
-def error_for(change) -> str:
-    with pytest.raises(ConfigError) as caught:
-        load_config(with_change(change), root=ROOT)
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
 
 
 def _services(count: int, targets: list[str], **settings) -> list[dict]:
