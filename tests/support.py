@@ -405,3 +405,16 @@ def error_for(change) -> str:
     message = str(caught.value)
     assert "\n" not in message
     return message
+
+
+def public_vpc(stack: cdk.Stack) -> Any:
+    """A small stack's VPC: two AZs of public subnets, no NAT gateway."""
+    from aws_cdk import aws_ec2 as ec2
+
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
+    )

@@ -19,7 +19,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Template
-from support import ROOT, one, repo_context
+from support import ROOT, one, public_vpc, repo_context
 
 from graviton import ArmEksCluster, ArmFargateService, ArmImageFunction, ExistingImage, SharedLoadBalancer
 from graviton.eks.manifests import workload_manifests
@@ -58,13 +58,7 @@ def template(props) -> Template:
     app = cdk.App()
     guard(app)  # the workloads stay arm64 whatever the service's settings and wherever its image comes from
     stack = cdk.Stack(app, "ServiceSettings")
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=2,
-        nat_gateways=0,
-        subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
-    )
+    vpc = public_vpc(stack)
     image = ExistingImage.from_digest(
         stack, "Image", repository=ecr.Repository.from_repository_name(stack, "Repository", "team/app"), digest=DIGEST
     )

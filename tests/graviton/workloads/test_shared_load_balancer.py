@@ -9,9 +9,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Template
+from support import public_vpc
 
 from constructs import Construct
 from graviton.workloads.shared_load_balancer import (
@@ -34,13 +34,7 @@ def front_stack(routes: dict, *, nag_outdir: Path | None = None, **props) -> Tem
     there with cdk-nag's AwsSolutions checks (its findings fail synth: the report stays in `nag_outdir`)."""
     app = cdk.App(outdir=str(nag_outdir)) if nag_outdir else cdk.App()
     stack = cdk.Stack(app, "Front")
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=2,
-        nat_gateways=0,
-        subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
-    )
+    vpc = public_vpc(stack)
     cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
     front = SharedLoadBalancer(stack, "Shared", vpc=vpc, **props)
     for name, (path, host, priority) in routes.items():
