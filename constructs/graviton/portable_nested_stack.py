@@ -26,24 +26,54 @@ class PortableNestedStack(NestedStack):
     """
 
     def _allocate_logical_id(self, cfn_element: CfnElement) -> str:
-        if cfn_element.node.scope is self:
-            if isinstance(cfn_element, CfnParameter) and cfn_element.node.id.startswith(_PARAMETER_PREFIX):
-                parent = self.nested_stack_parent
-                assert parent is not None, "a nested stack has a parent"
-                reference = cfn_element.node.id.removeprefix(_PARAMETER_PREFIX)
-                portable = _portable_reference(parent, reference)
-                if portable is None:
-                    raise ValueError(
-                        f"PortableNestedStack: no resource of {parent.node.path} is referenced as '{reference}'"
-                    )
-                return _PORTABLE_PARAMETER_PREFIX + portable
-            if isinstance(cfn_element, CfnOutput):
-                portable = _portable_reference(self, cfn_element.node.id)
-                if portable is not None:
-                    # Prefixed with this stack's id: sibling nested stacks hold resources under the same logical ids,
-                    # and whoever reads a deployed stack with its nested stacks sees all their outputs together.
-                    return re.sub(r"[^A-Za-z0-9]", "", self.node.id) + portable
-        return super()._allocate_logical_id(cfn_element)
+        # CDK asks again each time it resolves a logical id (hundreds of times per stack, each a round trip from
+        # Node): the answer is kept per element, by its reference in the jsii kernel.
+        cache: dict[str, str] = self.__dict__.setdefault("_portable_logical_ids", {})
+        key = cfn_element.__jsii_ref__.ref
+        if key not in cache:
+            cache[key] = self._portable_logical_id(cfn_element) or super()._allocate_logical_id(cfn_element)
+        return cache[key]
+
+    def _portable_logical_id(self, cfn_element: CfnElement) -> str | None:
+        """The portable name of a parameter or output CDK added for a reference (both are children of the stack
+        itself); None for any other element."""
+        if isinstance(cfn_element, CfnParameter):
+            element_id = cfn_element.node.id
+            if not element_id.startswith(_PARAMETER_PREFIX):
+                return None
+            parent = self.nested_stack_parent
+            assert parent is not None, "a nested stack has a parent"
+            reference = element_id.removeprefix(_PARAMETER_PREFIX)
+            portable = _portable_reference(parent, reference)
+            if portable is None:
+                raise ValueError(
+                    f"PortableNestedStack: no resource of {parent.node.path} is referenced as '{reference}'"
+                )
+            return _PORTABLE_PARAMETER_PREFIX + portable
+        if isinstance(cfn_element, CfnOutput):
+            element_id = cfn_element.node.id
+            # A reference's output is named after a resource in this stack, whose unique id starts with this stack's
+            # path: other outputs are left as they are without looking at the stack's resources.
+            if not element_id.startswith(self._unique_id_prefix()):
+                return None
+            portable = _portable_reference(self, element_id)
+            if portable is not None:
+                # Prefixed with this stack's id: sibling nested stacks hold resources under the same logical ids,
+                # and whoever reads a deployed stack with its nested stacks sees all their outputs together.
+                return _alphanumeric(self.node.id) + portable
+        return None
+
+    def _unique_id_prefix(self) -> str:
+        """How the unique id of every resource in this stack starts: its path's components, letters and digits."""
+        prefix: str | None = self.__dict__.get("_portable_unique_id_prefix")
+        if prefix is None:
+            prefix = "".join(_alphanumeric(scope.node.id) for scope in self.node.scopes[1:])
+            self.__dict__["_portable_unique_id_prefix"] = prefix
+        return prefix
+
+
+def _alphanumeric(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", text)
 
 
 def parameter_name(resource: CfnResource, attribute: str) -> str:
