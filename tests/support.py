@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
@@ -112,14 +113,23 @@ class Synthesized:
         return [self.service(environment, s.name) for s in self.config.services]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class ServiceStackTemplates:
-    """A service's nested stack (`template`), the environment's stack it is nested in (`parent`) and the
-    `AWS::CloudFormation::Stack` resource that nests it there (`resource`: logical id and definition)."""
+    """A service's nested stack (`template`, or its JSON `document`), the environment's stack it is nested in
+    (`parent`, `parent_document`) and the `AWS::CloudFormation::Stack` resource that nests it there (`resource`:
+    logical id and definition). The `Template`s are made on first use: each is a copy in aws-cdk-lib's Node process."""
 
-    template: Template
-    parent: Template
+    document: dict
+    parent_document: dict
     resource: tuple[str, dict]
+
+    @functools.cached_property
+    def template(self) -> Template:
+        return Template.from_json(self.document)
+
+    @property
+    def parent(self) -> Template:
+        return _parent_template(id(self.parent_document), self.parent_document)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -127,7 +137,7 @@ class ServiceStackTemplates:
         return self.resource[1]["Properties"].get("Parameters", {})
 
     def resources(self) -> dict[str, dict]:
-        return self.template.to_json()["Resources"]
+        return self.document["Resources"]
 
     def from_parent(self, value: Any) -> Any:
         """A value in the nested template as the parent gives it: `{"Ref": <parameter>}` becomes the parent's
@@ -145,6 +155,15 @@ class ServiceStackTemplates:
 
 
 _SERVICE_TEMPLATES: dict[tuple[int, str, str], ServiceStackTemplates] = {}
+_PARENT_TEMPLATES: dict[int, Template] = {}
+
+
+def _parent_template(key: int, document: dict) -> Template:
+    """One `Template` per environment's stack, shared by its services' views (`key`: the document's id, which the
+    views keep alive)."""
+    if key not in _PARENT_TEMPLATES:
+        _PARENT_TEMPLATES[key] = Template.from_json(document)
+    return _PARENT_TEMPLATES[key]
 
 
 def _service_templates(synthesized: Synthesized, environment: str, service: str) -> ServiceStackTemplates:
@@ -152,11 +171,14 @@ def _service_templates(synthesized: Synthesized, environment: str, service: str)
     if key not in _SERVICE_TEMPLATES:
         environment_stack = synthesized.stacks[environment]
         nested = environment_stack.services[service]  # type: ignore[attr-defined]
-        parent = synthesized.template_dict(environment)
+        parent_key = (id(synthesized), environment, "")
+        if parent_key not in _SERVICE_TEMPLATES:  # the parent's document, read once per environment
+            _SERVICE_TEMPLATES[parent_key] = ServiceStackTemplates({}, synthesized.template_dict(environment), ("", {}))
+        parent = _SERVICE_TEMPLATES[parent_key].parent_document
         resource_id = environment_stack.resolve(nested.nested_stack_resource.logical_id)
         _SERVICE_TEMPLATES[key] = ServiceStackTemplates(
-            template=Template.from_json(json.loads((synthesized.outdir / nested.template_file).read_text())),
-            parent=Template.from_json(parent),
+            document=json.loads((synthesized.outdir / nested.template_file).read_text()),
+            parent_document=parent,
             resource=(resource_id, parent["Resources"][resource_id]),
         )
     return _SERVICE_TEMPLATES[key]
@@ -370,7 +392,7 @@ def assert_nested_per_service(synthesized: Synthesized, environment: str) -> Non
     # One nested stack per service, and no other.
     assert sorted(s.resource[0] for s in services) == sorted(nested)
     for service in services:
-        template = service.template.to_json()
+        template = service.document
         declared = set(template.get("Parameters", {}))
         # Every parameter the nested stack declares is passed, and each is a parent resource's Ref or GetAtt.
         assert declared == set(service.parameters), service.resource[0]
@@ -382,10 +404,7 @@ def assert_nested_per_service(synthesized: Synthesized, environment: str) -> Non
 
 
 def assert_nothing_exported(synthesized: Synthesized, environment: str) -> None:
-    templates = [
-        synthesized.template_dict(environment),
-        *(s.template.to_json() for s in synthesized.services(environment)),
-    ]
+    templates = [synthesized.template_dict(environment), *(s.document for s in synthesized.services(environment))]
     for template in templates:
         assert not [o for o in template.get("Outputs", {}).values() if "Export" in o]
         assert "Fn::ImportValue" not in set(every_value(template))

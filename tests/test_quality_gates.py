@@ -89,7 +89,7 @@ def test_cfn_lint_reports_no_errors(synthesized, environment):
     # service's nested stack.
     templates = {
         synthesized.stacks[environment].stack_name: synthesized.template_dict(environment),
-        **{s.resource[0]: s.template.to_json() for s in synthesized.services(environment)},
+        **{s.resource[0]: s.document for s in synthesized.services(environment)},
     }
     assert len(templates) == 1 + len(synthesized.config.services)
     errors = [

@@ -120,7 +120,7 @@ def repository_ref(stacks: ServiceStackTemplates, project: str, service: str) ->
 def parent_repository_refs(stacks: ServiceStackTemplates, project: str, service: str) -> list[str]:
     """How the environment's stack names the service's repository: the nested stack's outputs of it."""
     repository = {"Ref": repository_id(stacks, project, service)}
-    outputs = stacks.template.to_json().get("Outputs", {})
+    outputs = stacks.document.get("Outputs", {})
     names = [name for name, output in outputs.items() if output["Value"] == repository]
     return [json.dumps({"Fn::GetAtt": [stacks.resource[0], f"Outputs.{name}"]}) for name in names]
 

@@ -47,7 +47,7 @@ def assert_the_apply_build_deploys_the_eks_services_at_their_built_tags(
         if "eks" not in service.targets:
             assert nested_id not in text, service.name  # runs on Lambda or ECS only
             continue
-        nested = stacks.template.to_json()
+        nested = stacks.document
         (image,) = stacks.template.find_resources("Custom::ArmImageBuild").values()
         repository = image["Properties"]["RepositoryName"]
         if isinstance(repository, str):  # a promoted image: the building environment's repository, by name

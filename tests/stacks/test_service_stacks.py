@@ -25,5 +25,5 @@ def test_the_environments_own_outputs_do_not_grow_with_services(synthesized, env
     outputs = set(synthesized.template_dict(environment).get("Outputs", {}))
     assert outputs <= PARENT_OUTPUTS
     for service in synthesized.config.services:
-        nested = synthesized.service(environment, service.name).template.to_json().get("Outputs", {})
+        nested = synthesized.service(environment, service.name).document.get("Outputs", {})
         assert naming.output_key(service.name, naming.OUTPUT_IMAGE_URI) in nested

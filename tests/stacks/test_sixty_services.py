@@ -39,3 +39,21 @@ def test_sixty_services_synthesize_with_every_template_within_cloudformations_li
     assert set(parent["Outputs"]) <= PARENT_OUTPUTS
     shared = len(parent["Resources"]) - len(sixty.config.services)
     assert 0 < shared < 100
+
+
+def test_sixty_services_pass_cfn_lint(sixty):
+    """The environment's stack with its 60 nested stack resources, and one service's stack of each target (the
+    others differ from it by names only)."""
+    import cfnlint.api
+
+    templates = {"DevStack": sixty.template_dict("dev")}
+    for target in ("lambda", "ecs"):
+        name = next(n for n, t in SIXTY.items() if t == target)
+        templates[name] = sixty.service("dev", name).document
+    errors = [
+        f"{name}: {m}"
+        for name, template in templates.items()
+        for m in cfnlint.api.lint(json.dumps(template), regions=["us-east-1"])
+        if m.rule.id.startswith("E")
+    ]
+    assert errors == []

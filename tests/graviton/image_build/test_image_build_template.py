@@ -252,7 +252,7 @@ def test_the_function_runs_the_built_tag_from_the_projects_own_repository_after_
 
 
 def test_the_outputs_tell_docker_push_where_to_build(dev, stacks, build, image, repository, service):
-    outputs = stacks.template.to_json()["Outputs"]
+    outputs = stacks.document["Outputs"]
 
     def output(what: str) -> dict:
         return outputs[naming.output_key(service.name, what)]["Value"]
