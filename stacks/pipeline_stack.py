@@ -12,7 +12,7 @@ from graviton import PipelineNotifications
 from graviton.pipeline.arm_code_build import arm_code_build_options
 from graviton.pipeline.asset_publishing import asset_publishing_options
 from graviton.pipeline.connection_access import grant_connection_use
-from graviton.pipeline.pipeline_findings import acknowledge_pipeline_findings
+from graviton.pipeline.pipeline_findings import acknowledge_pipeline_findings, skip_cfn_lint_findings
 from graviton.pipeline.push_trigger import add_push_trigger
 from graviton.pipeline.verify_step import (
     Location,
@@ -114,6 +114,7 @@ class PipelineStack(Stack):
         add_push_trigger(self.pipeline.pipeline, branch=config.pipeline_branch, file_paths=config.pipeline_file_paths)
         self.notifications = PipelineNotifications(self, "Notifications", pipeline=self.pipeline.pipeline)
         acknowledge_pipeline_findings(self.pipeline)
+        skip_cfn_lint_findings(self.pipeline)
         # What the README's commands read: start a run by hand, subscribe to failures.
         CfnOutput(self, "PipelineName", value=self.pipeline.pipeline.pipeline_name)
         CfnOutput(self, "FailureTopicArn", value=self.notifications.topic.topic_arn)

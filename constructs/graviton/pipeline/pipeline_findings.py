@@ -1,13 +1,15 @@
-"""cdk-nag findings on what CDK Pipelines creates, acknowledged one at a time, each scoped to the pipeline's own
-resources."""
+"""cdk-nag and cfn-lint findings on what CDK Pipelines creates, acknowledged one at a time, each scoped to the
+pipeline's own resources."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack, Token, pipelines
+from aws_cdk import CfnResource, Stack, Token, pipelines
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 
 from constructs import Construct
+from graviton.cfn_lint import skip_cfn_lint_rule
 from graviton.nag import acknowledge, arn, logical_id
 
 # CDK Pipelines' own grants on the artifact bucket (and its key), written into every role it creates.
@@ -23,6 +25,29 @@ _ARTIFACT_KEY_ACTIONS = {
     "kms:GenerateDataKey*": "data keys from the pipeline's own artifact key only (cross-account deploys)",
     "kms:ReEncrypt*": "re-encryption with the pipeline's own artifact key only (cross-account deploys)",
 }
+
+# cfn-lint rules that the resources CDK Pipelines writes fail, by resource type: rule -> why it is skipped on them.
+CFN_LINT_EXCEPTIONS: dict[str, dict[str, str]] = {
+    codepipeline.CfnPipeline.CFN_RESOURCE_TYPE_NAME: {
+        "E3703": (
+            "CDK Pipelines writes each CloudFormation deploy action's RoleArn (the bootstrap cfn-exec-role) with"
+            " Fn::Join; E3703 re-checks that RoleArn and reports cfn-lint's informational I1022 ('Prefer using"
+            " Fn::Sub over Fn::Join') as its own error. I1022 itself is off for templates cfn-lint recognises as"
+            " CDK's, by the aws:cdk:path metadata cdk synth adds."
+        ),
+    },
+}
+
+
+def skip_cfn_lint_findings(pipeline: pipelines.CodePipeline) -> None:
+    """Skip each rule of CFN_LINT_EXCEPTIONS on the pipeline's own resources of its type, and nowhere else.
+
+    Call after `build_pipeline()`: the resources exist only then.
+    """
+    for node in pipeline.node.find_all():
+        if isinstance(node, CfnResource):
+            for rule, reason in CFN_LINT_EXCEPTIONS.get(node.cfn_resource_type, {}).items():
+                skip_cfn_lint_rule(node, rule, reason)
 
 
 def acknowledge_pipeline_findings(pipeline: pipelines.CodePipeline) -> None:
