@@ -13,6 +13,8 @@ import os
 # template, and cfn-lint checks the same schemas in test_quality_gates.py.
 os.environ["CDK_VALIDATION"] = "false"
 
+import fuzz_profiles  # noqa: E402, F401  (Hypothesis's profiles, registered before any test loads)
+
 from pathlib import Path
 from typing import TYPE_CHECKING
 
