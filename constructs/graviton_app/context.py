@@ -91,7 +91,8 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError) as err:
-        raise ContextError(f"cannot read {path} ({type(err).__name__}: {err})") from None
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
+        raise ContextError(f"cannot read {path} ({reason})") from None
     except json.JSONDecodeError as err:
         raise ContextError(f"{path} is not JSON ({err.msg}, line {err.lineno})") from None
 
