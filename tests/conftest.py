@@ -13,11 +13,10 @@ import os
 # template, and cfn-lint checks the same schemas in test_quality_gates.py.
 os.environ["CDK_VALIDATION"] = "false"
 
-import fuzz_profiles  # noqa: E402, F401  (Hypothesis's profiles, registered before any test loads)
-
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import fuzz_profiles  # noqa: F401  (Hypothesis's profiles, registered before any test loads)
 import pytest
 
 # support (the app, so aws-cdk-lib and its Node process) is imported where a fixture needs it, not here: xdist's

@@ -42,9 +42,9 @@ from graviton.workloads.container_settings import (
     check_user,
 )
 from graviton_app import limits, naming
+from graviton_app.context import OWN_KEY  # CDK's own keys are left alone
 from graviton_app.messages import name as shown_name
 from graviton_app.messages import shown
-from graviton_app.context import OWN_KEY  # CDK's own keys are left alone
 
 DOCKER_ROOT = naming.DOCKER_ROOT
 EnvironmentName = Literal["dev", "test", "prod"]

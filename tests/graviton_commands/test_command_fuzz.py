@@ -16,7 +16,6 @@ import re
 import signal
 import socket
 import sys
-from pathlib import Path
 
 import pytest
 from command_inventory import entry_point, runnable_commands
@@ -134,7 +133,9 @@ def test_any_arguments_and_environment_end_in_a_documented_exit_without_a_traceb
     code, stderr = run_in_process(command, argv, environment)
     assert code in EXIT_CODES[command], f"exit {code}: {stderr}"
     assert "Traceback" not in stderr, stderr
-    assert not re.search(r"\b(OSError|TypeError|KeyError|AttributeError|IndexError|UnicodeError)\b|\[Errno", stderr), stderr
+    assert not re.search(r"\b(OSError|TypeError|KeyError|AttributeError|IndexError|UnicodeError)\b|\[Errno", stderr), (
+        stderr
+    )
     if code == 2:  # a refusal; exit 1 is a finding, reported on stdout
         lines = stderr.splitlines()
         assert lines and lines[-1].strip(), f"exit {code} with nothing on stderr"

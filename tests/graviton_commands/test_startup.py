@@ -13,7 +13,6 @@ from support import ROOT, run
 
 import graviton_commands
 
-
 COMMANDS = runnable_commands()
 HEAVY = ("aws_cdk", "jsii", "constructs", "cdk_nag")
 
