@@ -221,10 +221,10 @@ def _dropped(values: Mapping[str, Any], committed: Mapping[str, Any]) -> list[st
             continue
         dropped = [name for name in had if name not in kept]
         if dropped:
-            example = f"{key}.{kept[0] if kept else had[0]}.<key>=VALUE"
+            example = f"{key}.{name(kept[0] if kept else had[0])}.<key>=VALUE"
             lines.append(
-                f"warning: -c {key} drops {', '.join(dropped)} from {CONFIG_FILE}; use -c {example} to change one"
-                " setting"
+                f"warning: -c {key} drops {', '.join(map(name, dropped))} from {CONFIG_FILE}; use -c {example} to"
+                " change one setting"
             )
     return lines
 
