@@ -26,7 +26,7 @@ APPROVAL = $(if $(REQUIRE_APPROVAL),$(if $(filter never any-change broadening de
 # what the deploy does: make synth CONTEXT="-c eks=dev", then make deploy ENV=dev CONTEXT="-c eks=dev"
 CONTEXT ?=
 
-.PHONY: help setup synth cost test lint docs bench deploy diff verify deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
+.PHONY: help setup synth cost test fuzz lint docs bench deploy diff verify deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
 
 # The docker-push targets and ENV values as cdk.json allows them (graviton_commands.make_help, standard library only);
 # the static list when cdk.json or .venv cannot be read.
@@ -63,6 +63,11 @@ test: setup ## lint and type-check, then run the whole test suite on two workers
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n 2 --dist loadfile
+
+# The same property-based tests as make test (the `fuzz` marker), with Hypothesis's `fuzz` profile: thousands of
+# fresh random examples each instead of a hundred fixed ones (tests/fuzz_profiles.py).
+fuzz: setup ## the property-based tests of the one-line refusals (settings, -c, every command) with thousands of examples
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n 2 -m fuzz --hypothesis-profile fuzz
 
 # BENCH_ARGS go to the guard's benchmark (--sizes, --builds, --repeats); SCALE_ARGS to the growth one (--sizes 2,50,200).
 bench: setup ## command start-up, make synth beside a one-bucket app, the guard's synth overhead (medians), synth growth with the services

@@ -16,6 +16,7 @@ os.environ["CDK_VALIDATION"] = "false"
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import fuzz_profiles  # noqa: F401  (Hypothesis's profiles, registered before any test loads)
 import pytest
 
 # support (the app, so aws-cdk-lib and its Node process) is imported where a fixture needs it, not here: xdist's

@@ -43,6 +43,8 @@ from graviton.workloads.container_settings import (
 )
 from graviton_app import limits, naming
 from graviton_app.context import OWN_KEY  # CDK's own keys are left alone
+from graviton_app.messages import name as shown_name
+from graviton_app.messages import shown
 
 DOCKER_ROOT = naming.DOCKER_ROOT
 EnvironmentName = Literal["dev", "test", "prod"]
@@ -132,7 +134,7 @@ def _each(check: Callable[[str], bool], message: str) -> Callable[[list[str]], l
     def validate(values: list[str]) -> list[str]:
         for value in values:
             if not check(value):
-                raise ValueError(message.format(value))
+                raise ValueError(message.format(shown_name(value)))
         return values
 
     return validate
@@ -545,7 +547,7 @@ class ServiceConfig(_Settings):
     @field_validator("folder")
     @classmethod
     def _folder(cls, value: str, info: ValidationInfo) -> str:
-        if "/" in value or value in {"", ".", ".."} or not (_docker_root(info) / value).is_dir():
+        if not _is_entry(_docker_root(info), value, Path.is_dir):
             raise ValueError(f"must name an existing folder directly under {DOCKER_ROOT}/")
         return value
 
@@ -556,15 +558,17 @@ class ServiceConfig(_Settings):
             if name in PLATFORM_ARGS:
                 raise ValueError(f"'{name}' is set by the build from the platform ({PLATFORM}); remove it")
             if not _BUILD_ARG.match(name):
-                raise ValueError(f"'{name}' is not a build argument name (letters, digits, '_')")
+                raise ValueError(f"'{shown_name(name)}' is not a build argument name (letters, digits, '_')")
             if "\n" in arg:
-                raise ValueError(f"the value of '{name}' must be one line")
+                raise ValueError(f"the value of '{shown_name(name)}' must be one line")
         return value
 
     @model_validator(mode="after")
     def _dockerfile_exists(self, info: ValidationInfo) -> ServiceConfig:
-        if "/" in self.dockerfile or not (_docker_root(info) / self.folder / self.dockerfile).is_file():
-            raise ValueError(f"dockerfile '{self.dockerfile}' does not exist in {DOCKER_ROOT}/{self.folder}/")
+        if not _is_entry(_docker_root(info) / self.folder, self.dockerfile, Path.is_file):
+            raise ValueError(
+                f"dockerfile '{shown_name(self.dockerfile)}' does not exist in {DOCKER_ROOT}/{shown_name(self.folder)}/"
+            )
         if len(set(self.targets)) != len(self.targets):
             raise ValueError(f"targets {self.targets} repeat a target")
         return self
@@ -684,7 +688,9 @@ class AppConfig(_Settings):
 
     def environment(self, name: str) -> EnvironmentConfig:
         if name not in self.environments:
-            raise ConfigError(f"environment '{name}' is not configured; configured: {', '.join(self.environments)}")
+            raise ConfigError(
+                f"environment '{shown_name(name)}' is not configured; configured: {', '.join(self.environments)}"
+            )
         return self.environments[name]
 
     def endpoints(self, environment: str) -> list[naming.Endpoint]:
@@ -710,7 +716,7 @@ class AppConfig(_Settings):
             if service.name == name:
                 return service
         configured = ", ".join(service.name for service in self.services)
-        raise ConfigError(f"service '{name}' is not configured in cdk.json; configured: {configured}")
+        raise ConfigError(f"service '{shown_name(name)}' is not configured in cdk.json; configured: {configured}")
 
 
 def _own_or(own: int | None, environments: int) -> int:
@@ -856,6 +862,18 @@ def _check_promotion(environments: Mapping[Any, EnvironmentConfig], name: str, s
 CONTEXT_KEYS = tuple(AppConfig.model_fields)
 
 
+def _is_entry(folder: Path, name: str, kind: Callable[[Path], bool]) -> bool:
+    """Whether `name` is one entry of `folder` of that `kind` (`Path.is_dir`, `Path.is_file`). A name that is no
+    single file name ('', '.', '..', a '/' or a NUL in it) is none, and neither is one the file system cannot look
+    up (too long): it is refused as missing, never asked of the file system or raised as an OSError."""
+    if name in {"", ".", ".."} or "/" in name or "\0" in name:
+        return False
+    try:
+        return kind(folder / name)
+    except OSError:
+        return False
+
+
 def _docker_root(info: ValidationInfo) -> Path:
     assert info.context is not None, "load_config passes the root"
     return Path(info.context["root"]) / DOCKER_ROOT
@@ -878,10 +896,11 @@ def load_config(context: Mapping[str, Any], *, root: Path, origin: Origin | None
     `-c <key>`, cdk.context.json and cdk.json apart).
     """
     origin = origin or _in_cdk_json
-    unknown = sorted(key for key in context if OWN_KEY.match(key) and key not in CONTEXT_KEYS)
+    unknown = sorted(str(key) for key in context if OWN_KEY.match(str(key)) and key not in CONTEXT_KEYS)
     if unknown:
         raise ConfigError(
-            f"{origin((unknown[0],))}: unknown context key '{unknown[0]}'; allowed keys: {', '.join(CONTEXT_KEYS)}"
+            f"{origin((unknown[0],))}: unknown context key '{shown_name(unknown[0])}'; allowed keys:"
+            f" {', '.join(CONTEXT_KEYS)}"
         )
     ours = {key: context[key] for key in CONTEXT_KEYS if key in context}
     try:
@@ -911,39 +930,35 @@ def _one_line(err: ValidationError, origin: Origin = _in_cdk_json) -> str:
             error = min(retired, key=lambda e: str(e["loc"][-1]))
             replaced_by = model.retired[str(error["loc"][-1])]
             return (
-                f"{origin(error['loc'])}: '{_dotted(error['loc'])}' = {_shown(error['input'])} is not allowed:"
+                f"{origin(error['loc'])}: '{_dotted(error['loc'])}' = {shown(error['input'])} is not allowed:"
                 f" {replaced_by}"
             )
         allowed = ", ".join(model.model_fields)
         return (
-            f"{origin((*loc, keys[0]))}: '{_dotted(loc)}' = <dict> is not allowed: unknown key '{keys[0]}'; allowed"
+            f"{origin((*loc, keys[0]))}: '{_dotted(loc)}' = <dict> is not allowed: unknown key '{shown_name(keys[0])}';"
+            " allowed"
             f" keys: {allowed}"
         )
     refused = first.get("ctx", {}).get("error")
     if isinstance(refused, _RefusedAt):
-        return f"{origin(refused.loc)}: '{_dotted(refused.loc)}' = {_shown(refused.value)} is not allowed: {refused}"
+        return f"{origin(refused.loc)}: '{_dotted(refused.loc)}' = {shown(refused.value)} is not allowed: {refused}"
     key = _dotted(first["loc"]) or "context"
     reason = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
     if first["type"] == "missing":
         return f"{origin(first['loc'])}: '{key}' is missing; it is required"
     if "[key]" in first["loc"]:
         return f"{origin(first['loc'])}: '{key}' is not allowed as a key of '{key.rsplit('.', 1)[0]}': {reason}"
-    return f"{origin(first['loc'])}: '{key}' = {_shown(first['input'])} is not allowed: {reason}"
-
-
-def _shown(value: Any) -> str:
-    """A scalar as JSON; a list or dict by its type only."""
-    return json.dumps(value) if isinstance(value, str | int | float | bool | None) else f"<{type(value).__name__}>"
+    return f"{origin(first['loc'])}: '{key}' = {shown(first['input'])} is not allowed: {reason}"
 
 
 def _dotted(loc: Sequence[int | str]) -> str:
-    """`('services', 0, 'targets', 1)` -> `services[0].targets[1]`."""
+    """`('services', 0, 'targets', 1)` -> `services[0].targets[1]`; a key as `messages.name` shows it."""
     parts: list[str] = []
     for part in loc:
         if isinstance(part, int):
             parts[-1] += f"[{part}]"
         elif part != "[key]":
-            parts.append(str(part))
+            parts.append(shown_name(part))
     return ".".join(parts)
 
 
@@ -1006,7 +1021,9 @@ def setting_at(path: Sequence[str]) -> Setting:
         if isinstance(current, type) and issubclass(current, BaseModel):
             if part not in current.model_fields:
                 where = f"of {_dotted(path[:depth])}" if depth else "at the top level"
-                raise ConfigError(f"'{part}' is not a setting {where}; allowed keys: {', '.join(current.model_fields)}")
+                raise ConfigError(
+                    f"'{shown_name(part)}' is not a setting {where}; allowed keys: {', '.join(current.model_fields)}"
+                )
             annotation = current.model_fields[part].annotation
         elif _is_block(_item(current)) or get_origin(current) is dict:  # the part is a name or a key
             annotation = get_args(current)[-1]

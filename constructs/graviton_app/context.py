@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graviton_app.messages import name, shown
+
 CONFIG_FILE = "cdk.json"
 # CDK's cache of lookups (availability zones, ...), which the CLI merges into the context.
 LOOKUPS_FILE = "cdk.context.json"
@@ -56,13 +58,13 @@ class Context:
         path = self._named(loc)
         if not path:
             given = [*self.whole_overrides, *self.dotted_overrides]
-            return f"{CONFIG_FILE} with -c {', '.join(given)}" if given else CONFIG_FILE
+            return f"{CONFIG_FILE} with -c {', '.join(map(name, given))}" if given else CONFIG_FILE
         dotted = ".".join(path)
         for key in self.dotted_overrides:  # the setting itself, a block holding it, or a setting of the block
             if dotted == key or dotted.startswith(f"{key}.") or key.startswith(f"{dotted}."):
-                return f"-c {key}"
+                return f"-c {name(key)}"
         if path[0] in self.whole_overrides:
-            return f"-c {path[0]}"
+            return f"-c {name(path[0])}"
         if path[0] in self.lookups and self.values.get(path[0]) == self.lookups[path[0]]:
             return LOOKUPS_FILE
         return CONFIG_FILE
@@ -89,7 +91,8 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError) as err:
-        raise ContextError(f"cannot read {path} ({type(err).__name__}: {err})") from None
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
+        raise ContextError(f"cannot read {path} ({reason})") from None
     except json.JSONDecodeError as err:
         raise ContextError(f"{path} is not JSON ({err.msg}, line {err.lineno})") from None
 
@@ -104,7 +107,7 @@ def parse_overrides(overrides: Sequence[str]) -> dict[str, str]:
     for override in overrides:
         key, separator, value = override.partition("=")
         if not separator or not key:
-            raise ContextError(f"-c {override!r} must be key=value")
+            raise ContextError(f"-c '{name(override)}' must be key=value")
         parsed[key] = value
     return parsed
 
@@ -180,7 +183,7 @@ def _set_one(values: dict[str, Any], key: str, given: Any) -> None:
     parts = key.split(".")
 
     def refuse(reason: str) -> ContextError:
-        return ContextError(f"-c {key}={given}: {reason}")
+        return ContextError(f"-c {name(key)}={name(given)}: {reason}")
 
     try:
         leaf = setting_at(parts)
@@ -196,14 +199,16 @@ def _set_one(values: dict[str, Any], key: str, given: Any) -> None:
         if isinstance(container, list):
             names = [item.get("name") for item in container if isinstance(item, dict)]
             if part not in names:
-                raise refuse(f"{where} has no item named '{part}'; named: {', '.join(map(str, names)) or 'none'}")
+                named = ", ".join(name(n) for n in names) or "none"
+                raise refuse(f"{name(where)} has no item named '{name(part)}'; named: {named}")
             holder, slot = container, names.index(part)
         elif isinstance(container, dict):
             if part not in container and setting_at(parts[:depth]).kind == "named":
-                raise refuse(f"{where} has no '{part}'; it has: {', '.join(container) or 'none'}")
+                has = ", ".join(name(k) for k in container) or "none"
+                raise refuse(f"{name(where)} has no '{name(part)}'; it has: {has}")
             holder, slot = container, part
         else:
-            raise refuse(f"'{where}' = {json.dumps(container)} holds no settings; give {where} whole")
+            raise refuse(f"'{name(where)}' = {shown(container)} holds no settings; give {name(where)} whole")
     holder[slot] = leaf.parse(given)
 
 
@@ -216,10 +221,10 @@ def _dropped(values: Mapping[str, Any], committed: Mapping[str, Any]) -> list[st
             continue
         dropped = [name for name in had if name not in kept]
         if dropped:
-            example = f"{key}.{kept[0] if kept else had[0]}.<key>=VALUE"
+            example = f"{key}.{name(kept[0] if kept else had[0])}.<key>=VALUE"
             lines.append(
-                f"warning: -c {key} drops {', '.join(dropped)} from {CONFIG_FILE}; use -c {example} to change one"
-                " setting"
+                f"warning: -c {key} drops {', '.join(map(name, dropped))} from {CONFIG_FILE}; use -c {example} to"
+                " change one setting"
             )
     return lines
 

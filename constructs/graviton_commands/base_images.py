@@ -185,7 +185,7 @@ class Registry:
                     raise Refusal(f"{shown}: the registry {image.registry} has no such tag (404)") from None
                 raise Refusal(f"{shown}: the registry {image.registry} answered {err.code} {err.reason}") from None
             except (urllib.error.URLError, OSError) as err:
-                reason = getattr(err, "reason", err)
+                reason = _in_words(err)
                 raise Refusal(f"{shown}: registry {self.base_url(image.registry)} is unreachable ({reason})") from None
         raise Refusal(f"{shown}: the registry {image.registry} refused the anonymous pull token")
 
@@ -201,7 +201,7 @@ class Registry:
             with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
                 answer = json.loads(response.read())
         except (urllib.error.URLError, OSError, ValueError) as err:
-            reason = getattr(err, "reason", err)
+            reason = _in_words(err)
             raise Refusal(f"{shown}: no pull token from {realm} ({reason})") from None
         token = answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else None
         if not token:
@@ -213,3 +213,9 @@ class Registry:
 class _Response:
     headers: Message
     body: bytes
+
+
+def _in_words(err: Exception) -> str:
+    """Why a request failed, in words: a URLError's reason, an OSError's text without its `[Errno N]`."""
+    reason = getattr(err, "reason", err)
+    return reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)

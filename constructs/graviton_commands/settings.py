@@ -40,7 +40,7 @@ def configured(config: AppConfig, *, environment: str | None = None, service: st
     from graviton_app.config import ConfigError
 
     try:
-        settings = config.environment(environment) if environment else None
+        settings = config.environment(environment) if environment is not None else None
         return settings, config.service(service) if service else config.services[0]
     except ConfigError as err:
         raise Refusal(str(err)) from None

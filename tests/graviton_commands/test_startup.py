@@ -6,28 +6,12 @@ from __future__ import annotations
 import json
 import pkgutil
 import sys
-from pathlib import Path
 
 import pytest
+from command_inventory import runnable_commands
 from support import ROOT, run
 
 import graviton_commands
-
-
-def runnable_commands() -> tuple[str, ...]:
-    """Every module or package of graviton_commands that runs with `python -m`: the inventory these tests and
-    `make bench` follow, so a new command is held to the same start-up rules without being listed by hand."""
-    found = []
-    for module in pkgutil.iter_modules(graviton_commands.__path__):
-        path = Path(module.module_finder.path, module.name)  # type: ignore[union-attr]
-        if module.ispkg:
-            runnable = (path / "__main__.py").is_file()
-        else:
-            runnable = 'if __name__ == "__main__":' in path.with_suffix(".py").read_text()
-        if runnable:
-            found.append(module.name)
-    return tuple(sorted(found))
-
 
 COMMANDS = runnable_commands()
 HEAVY = ("aws_cdk", "jsii", "constructs", "cdk_nag")

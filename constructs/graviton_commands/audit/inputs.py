@@ -90,11 +90,14 @@ def templates_in(folder: Path) -> list[Input]:
 def stacks_at(path: Path) -> list[Input]:
     """The stacks at one PATH: a template, a cloud assembly (a folder with manifest.json), or a folder searched
     for both. A ValueError names the PATH and what is allowed."""
-    if path.is_dir():
-        return assembly_stacks(path) if (path / "manifest.json").is_file() else templates_in(path)
-    if path.is_file():
-        return [Input(template_stack(path), raw=True)]
-    what = "does not exist" if not path.exists() else "is not a file or a folder"
+    try:
+        if path.is_dir():
+            return assembly_stacks(path) if (path / "manifest.json").is_file() else templates_in(path)
+        if path.is_file():
+            return [Input(template_stack(path), raw=True)]
+        what = "does not exist" if not path.exists() else "is not a file or a folder"
+    except OSError as err:  # a name the file system cannot look up (too long)
+        what = f"cannot be read ({err.strerror})"
     raise ValueError(f"{path} {what}; give a template, a cdk.out folder or a folder of templates")
 
 

@@ -13,5 +13,9 @@ class CostError(ValueError):
 
 def require_assembly(cdk_out: Path) -> None:
     """Refuse a folder that holds no cloud assembly, before anything else is read."""
-    if not (cdk_out / "manifest.json").is_file():
+    try:
+        found = (cdk_out / "manifest.json").is_file()
+    except OSError:  # a name the file system cannot look up (too long): no assembly there either
+        found = False
+    if not found:
         raise CostError(f"{cdk_out} has no manifest.json; run make synth first")
