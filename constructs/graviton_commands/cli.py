@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any, NoReturn
 
+from graviton_app.messages import cut
+
 EXIT_REFUSED = 2
+
+
+def failure(err: Exception) -> str:
+    """Why something could not be read or written, on one line and in its own words: the system's for a file
+    (`No such file or directory`), the parser's for JSON, else the message alone, never the exception's class."""
+    if isinstance(err, json.JSONDecodeError):
+        return f"{err.msg} at line {err.lineno}"
+    if isinstance(err, OSError):
+        return err.strerror or "cannot be used"
+    text = " ".join(str(err).split())
+    return cut(text) if text else "not in the expected form"
 
 
 class Refusal(Exception):

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from graviton.guardrails.assembly import StackContent, load_template, read_assembly, resources_of, with_code_assets
+from graviton_commands.cli import failure
 
 TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
 # Folders a search never enters: dependencies and tool state hold thousands of JSON files, none a template of ours.
@@ -33,7 +34,7 @@ def reason(err: Exception) -> str:
         return f"{getattr(err, 'problem', None) or 'invalid YAML'} at line {mark.line + 1}"
     if isinstance(err, OSError):
         return f"{err.filename}: {err.strerror}" if err.filename else str(err.strerror)
-    return " ".join(f"{type(err).__name__} {err}".split())
+    return failure(err)
 
 
 def template_stack(path: Path) -> StackContent:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from graviton_commands.cli import CommandParser
+from graviton_commands.cli import CommandParser, failure
 from graviton_commands.cost.errors import CostError, require_assembly
 
 # The price table beside this command (cost/prices.json); prices.py, which models it, loads pydantic.
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             svg_path.write_text(render_svg(report))
         except OSError as err:
-            raise CostError(f"cannot write the chart {svg_path} ({type(err).__name__}: {err})") from None
+            raise CostError(f"cannot write the chart {svg_path} ({failure(err)})") from None
     except CostError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         return 2

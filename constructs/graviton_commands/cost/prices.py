@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from graviton.guardrails.instance_types import family, is_graviton
+from graviton_commands.cli import failure
 from graviton_commands.cost.errors import CostError
 
 PRICES = Path(__file__).with_name("prices.json")
@@ -93,7 +94,7 @@ def load_prices(path: Path) -> PriceTable:
         # Decimal, not float: $0.0000133334 x 1,000,000 must be $13.3334 exactly.
         data = json.loads(path.read_text(), parse_float=Decimal, parse_int=Decimal)
     except (OSError, UnicodeDecodeError) as err:
-        raise CostError(f"cannot read the price table {path} ({type(err).__name__}: {err})") from None
+        raise CostError(f"cannot read the price table {path} ({failure(err)})") from None
     except json.JSONDecodeError as err:
         raise CostError(f"the price table {path} is not JSON ({err.msg}, line {err.lineno})") from None
     try:

@@ -18,6 +18,7 @@ from graviton.guardrails.assembly import StackContent, read_assembly
 from graviton.guardrails.rules import Resource
 from graviton_app.config import UsageConfig
 from graviton_app.naming import ENVIRONMENT_NAMES, stack_name
+from graviton_commands.cli import failure
 from graviton_commands.cost.errors import CostError, require_assembly
 from graviton_commands.cost.formatting import quantity_text
 from graviton_commands.cost.prices import PriceTable, load_prices
@@ -117,7 +118,7 @@ def environment_stacks(cdk_out: Path) -> tuple[list[tuple[str, StackContent]], l
     try:
         stacks = list(read_assembly(cdk_out))
     except (OSError, ValueError, KeyError, AttributeError, TypeError) as err:
-        raise CostError(f"cannot read the cloud assembly {cdk_out} ({type(err).__name__}: {err})") from None
+        raise CostError(f"cannot read the cloud assembly {cdk_out} ({failure(err)})") from None
     by_name = {stack_name(environment): environment for environment in ENVIRONMENT_NAMES}
     found: dict[str, StackContent] = {}
     notes: list[str] = []
