@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, IAspect, Stack
+from aws_cdk import ArnFormat, Aspects, CfnDeletionPolicy, IAspect, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -17,7 +17,8 @@ LOGS_KEY_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:Gener
 @jsii.implements(IAspect)
 class LogGroupEncryption:
     """Encrypts every log group under the scope it is applied to (nested stacks included, and the log groups CDK
-    adds itself, such as a custom resource's) with ``key``, unless the log group names a key of its own.
+    adds itself, such as a custom resource's) with ``key``, unless the log group names a key of its own or is
+    retained when its stack is deleted (it would outlive the key).
 
     The key's policy lets CloudWatch Logs of the key's account and region use it, only for that account's log
     groups (the ``aws:logs:arn`` encryption context). The key must go with the log groups: one deleted with its
@@ -56,5 +57,10 @@ class LogGroupEncryption:
         return aspect
 
     def visit(self, node: IConstruct) -> None:
-        if isinstance(node, logs.CfnLogGroup) and node.kms_key_id is None:
+        if (
+            isinstance(node, logs.CfnLogGroup)
+            and node.kms_key_id is None
+            # A retained log group would outlive a key deleted with its stack, its events unreadable: left as it is.
+            and node.cfn_options.deletion_policy in (None, CfnDeletionPolicy.DELETE)
+        ):
             node.kms_key_id = self.key.key_arn

@@ -15,9 +15,9 @@ def test_log_groups_of_the_stack_and_its_nested_stacks_get_the_key():
     stack = cdk.Stack(app, "Parent")
     key = BuildArtifactsKey(stack, "Key")
     LogGroupEncryption.apply(stack, key=key)
-    logs.LogGroup(stack, "Own")
+    logs.LogGroup(stack, "Own", removal_policy=cdk.RemovalPolicy.DESTROY)
     nested = cdk.NestedStack(stack, "Nested")
-    logs.LogGroup(nested, "Nested")
+    logs.LogGroup(nested, "Nested", removal_policy=cdk.RemovalPolicy.DESTROY)
     logs.LogGroup(stack, "Chosen", encryption_key=BuildArtifactsKey(stack, "OtherKey"))
     parent = Template.from_stack(stack)
     key_arn = {"Fn::GetAtt": [stack.resolve(key.node.default_child.logical_id), "Arn"]}  # type: ignore[union-attr]
@@ -64,3 +64,11 @@ def test_every_log_group_of_every_environment_is_encrypted_with_its_key(synthesi
             for name, group in service.template.find_resources("AWS::Logs::LogGroup").items():
                 given = service.from_parent(group["Properties"].get("KmsKeyId"))
                 assert given == {"Fn::GetAtt": [key_id, "Arn"]}, f"{environment} {service.resource[0]} {name}"
+
+
+def test_a_retained_log_group_is_left_unencrypted_rather_than_outlive_its_key():
+    stack = cdk.Stack(cdk.App())
+    LogGroupEncryption.apply(stack, key=BuildArtifactsKey(stack, "Key"))
+    logs.LogGroup(stack, "Kept", removal_policy=cdk.RemovalPolicy.RETAIN)
+    (kept,) = Template.from_stack(stack).find_resources("AWS::Logs::LogGroup").values()
+    assert "KmsKeyId" not in kept["Properties"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from typing import cast
 
-from aws_cdk import Duration, Stack, custom_resources
+from aws_cdk import Duration, RemovalPolicy, Stack, custom_resources
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -253,6 +254,11 @@ class SharedLoadBalancer(Construct):
             "ec2:DescribeManagedPrefixLists has no resource-level form",
         )
         _skip_custom_resource_function_checks(singleton)
+        # CDK retains the function's log group; the logs of one lookup per deploy go with the stack, and so are
+        # encrypted with the environment's key, which goes with the stack too.
+        singleton_logs = singleton.node.try_find_child("LogGroup")
+        if isinstance(singleton_logs, logs.LogGroup):
+            singleton_logs.apply_removal_policy(RemovalPolicy.DESTROY)
         listener = self.load_balancer.add_listener(
             "Http",
             port=HTTP_PORT,
