@@ -5,6 +5,7 @@ SHELL := /bin/bash
 
 VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
+CHECKOV_VENV := $(VENV)/checkov
 ENV ?= dev
 # docker-build's platform; arm64 is what every environment runs.
 ARCH ?= arm64
@@ -26,7 +27,7 @@ APPROVAL = $(if $(REQUIRE_APPROVAL),$(if $(filter never any-change broadening de
 # what the deploy does: make synth CONTEXT="-c eks=dev", then make deploy ENV=dev CONTEXT="-c eks=dev"
 CONTEXT ?=
 
-.PHONY: help setup synth cost test fuzz lint docs bench deploy diff verify deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
+.PHONY: help setup synth checkov cost test fuzz lint docs bench deploy diff verify deploy-pipeline diff-pipeline clean docker-push-dev docker-push-test docker-push-prod docker-build
 
 # The docker-push targets and ENV values as cdk.json allows them (graviton_commands.make_help, standard library only);
 # the static list when cdk.json or .venv cannot be read.
@@ -35,11 +36,14 @@ help: ## list the commands
 	{ printf '%s\n' "$$lines" | $(PY) -m graviton_commands.make_help $(CONTEXT) 2>/dev/null || printf '%s\n' "$$lines"; } \
 	| expand -t 20
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt $(wildcard docker/*/requirements.txt) pyproject.toml
+# checkov pins boto3 and packaging to releases the app's own pins contradict: it has a virtualenv of its own.
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-checkov.txt $(wildcard docker/*/requirements.txt) pyproject.toml
 	@command -v python3 >/dev/null || { echo "make: python3 (3.11 or newer) is required" >&2; exit 1; }
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -52,6 +56,10 @@ setup: $(VENV)/.installed node_modules/.installed ## create .venv and install th
 synth: setup ## synthesize every stack into cdk.out/ and print a summary
 	$(CDK) synth --quiet $(CONTEXT)
 	@$(PY) -m graviton_commands.summary cdk.out
+
+# --skip-download: no request to the vendor's platform (nothing here uses it; without a network it only waits).
+checkov: synth ## scan every template in cdk.out (pipeline stages included) with checkov: zero failed checks expected
+	$(CHECKOV_VENV)/bin/checkov -d cdk.out --framework cloudformation --compact --quiet --skip-download
 
 cost: setup ## monthly cost per environment on arm64 vs x86, from cdk.out and cdk.json's usage; chart in cdk.out/cost.svg
 	@$(PY) -m graviton_commands.cost cdk.out $(strip $(CONTEXT) $(COST_ARGS))

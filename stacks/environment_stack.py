@@ -17,6 +17,7 @@ from graviton import (
     ContainerImage,
     EnvironmentNetwork,
     ImageBuildProvider,
+    LogGroupEncryption,
     RegistryGatekeeper,
     SharedHttpApi,
     SharedLoadBalancer,
@@ -47,6 +48,8 @@ class EnvironmentStack(Stack):
         for key, value in props.tags.items():
             Tags.of(self).add(key, value)
         self.alarms = AlarmTopic(self, "Alarms", **props.alarm_topic())
+        # Every log group of the environment and its services, deleted with the stack as the key is.
+        LogGroupEncryption.apply(self, key=self.key)
         provider = ImageBuildProvider.of(self)
         if props.builds:
             # Every service's build and repository, in its own nested stack, is covered by these name patterns.
@@ -109,7 +112,7 @@ class EnvironmentStack(Stack):
 
     @cached_property
     def key(self) -> BuildArtifactsKey:
-        return BuildArtifactsKey(self, "BuildKey")
+        return BuildArtifactsKey(self, "BuildKey", description="build artifacts and logs")
 
     @cached_property
     def sources_bucket(self) -> BuildSourcesBucket:

@@ -26,6 +26,7 @@ _EXPORTS = {
     "ImageBuildProvider": "graviton.image_build.image_build_provider",
     "BuildSourcesBucket": "graviton.image_build.build_sources_bucket",
     "BuildArtifactsKey": "graviton.image_build.build_artifacts_key",
+    "LogGroupEncryption": "graviton.log_encryption",
     "ImageRepository": "graviton.registry.image_repository",
     "RegistryGatekeeper": "graviton.registry.registry_gatekeeper",
     # Workloads
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from graviton.image_build.existing_image import ExistingImage as ExistingImage
     from graviton.image_build.image_build_provider import ImageBuildProvider as ImageBuildProvider
     from graviton.image_build.promoted_image import PromotedImage as PromotedImage
+    from graviton.log_encryption import LogGroupEncryption as LogGroupEncryption
     from graviton.pipeline.pipeline_notifications import PipelineNotifications as PipelineNotifications
     from graviton.portable_nested_stack import PortableNestedStack as PortableNestedStack
     from graviton.registry.image_repository import ImageRepository as ImageRepository

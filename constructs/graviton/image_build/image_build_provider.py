@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 
 from constructs import Construct
+from graviton import checkov
 from graviton.arm64 import HANDLER_RUNTIME, LAMBDA_ARCHITECTURE
 from graviton.constants import BUILD_TIMEOUT_MINUTES, POWERTOOLS_LAYER_PARAMETER
 from graviton.nag import acknowledge, arn, logical_id
@@ -102,6 +103,7 @@ class ImageBuildProvider(Construct):
         self.service_token = self.provider.service_token
         self._describe_framework_functions()
         self._acknowledge_framework_findings(handlers.values())
+        self._skip_function_checks(handlers.values())
 
     def allow_builds(self, *, project_prefix: str, repository_prefix: str) -> None:
         """Let the provider start and watch the builds of every CodeBuild project named `<project_prefix>*` and look
@@ -213,6 +215,29 @@ class ImageBuildProvider(Construct):
             self.provider,
             "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             "the framework functions' roles (no role option for them); the policy only writes their logs",
+        )
+
+    def _skip_function_checks(self, handlers) -> None:
+        """checkov's checks on our handlers and the Provider framework's functions and waiter."""
+        framework = [
+            self.provider.node.find_child(f"framework-{name}") for name in ("onEvent", "isComplete", "onTimeout")
+        ]
+        for function in [*handlers, *framework]:
+            checkov.skip(
+                function,
+                "CKV_AWS_115",
+                "called by the Provider framework for this stack's image builds only, a few per deploy; a reserved"
+                " limit would only queue builds",
+            )
+            checkov.skip(function, "CKV_AWS_116", checkov.ANSWERS_CLOUDFORMATION)
+            checkov.skip(function, "CKV_AWS_117", checkov.OUTSIDE_VPC)
+            checkov.skip(function, "CKV_AWS_173", checkov.SETTINGS_ONLY_ENVIRONMENT)
+        waiter_policy = self.provider.node.find_child("waiter-state-machine").node.find_child("Role")
+        checkov.skip(
+            waiter_policy.node.find_child("DefaultPolicy"),
+            "CKV_AWS_111",
+            "Step Functions log delivery (logs:CreateLogDelivery, logs:PutResourcePolicy and friends) has no"
+            " resource-level permissions; the framework's waiter needs them for its execution logs",
         )
 
 

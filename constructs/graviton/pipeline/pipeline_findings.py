@@ -9,6 +9,7 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 
 from constructs import Construct
+from graviton import checkov
 from graviton.cfn_lint import skip_cfn_lint_rule
 from graviton.nag import acknowledge, arn, logical_id
 
@@ -61,6 +62,16 @@ def acknowledge_pipeline_findings(pipeline: pipelines.CodePipeline) -> None:
         "S1",
         "holds the pipeline's intermediate artifacts only; every access is by the pipeline's roles, in CloudTrail",
     )
+    checkov.skip(
+        bucket,
+        "CKV_AWS_18",
+        "holds the pipeline's intermediate artifacts only; every access is by the pipeline's roles, in CloudTrail",
+    )
+    checkov.skip(
+        bucket,
+        "CKV_AWS_21",
+        "CodePipeline writes each run's artifacts under new keys and never overwrites one; the source stays in git",
+    )
     artifacts = f"IAM5[Resource::<{logical_id(bucket.node.default_child)}.Arn>/*]"
     actions = {**_ARTIFACT_ACTIONS, **(_ARTIFACT_KEY_ACTIONS if bucket.encryption_key else {})}
     for policy in (node for node in pipeline.node.find_all() if isinstance(node, iam.Policy)):
@@ -81,6 +92,12 @@ def acknowledge_pipeline_findings(pipeline: pipelines.CodePipeline) -> None:
     file_role = assets.node.try_find_child("FileRole") if assets else None
     if file_role is not None:
         _acknowledge_asset_publishing(file_role.node.find_child("DefaultPolicy"))
+        checkov.skip(
+            file_role.node.find_child("DefaultPolicy"),
+            "CKV_AWS_111",
+            "codebuild:StartBuild/BatchGetBuilds/StopBuild on *: CDK Pipelines' grant to the role every"
+            " asset-publishing project shares",
+        )
 
 
 def _acknowledge_project_logs(project: codebuild.Project) -> None:

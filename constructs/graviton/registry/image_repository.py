@@ -10,6 +10,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 
 from constructs import Construct, IValidation
+from graviton import checkov
 from graviton.constants import CANDIDATE_IMAGE_DAYS, UNTAGGED_IMAGE_DAYS
 from graviton.image_build.runtime.image_build_contract import CANDIDATE_TAG_PREFIX
 
@@ -113,6 +114,12 @@ class ImageRepository(Construct):
                     "ArnNotEquals": {"aws:PrincipalArn": Lazy.list(_PusherArns(self._pushers, self._retaggers))}
                 },
             )
+        )
+        checkov.skip(
+            self.repository,
+            "CKV_AWS_32",
+            "the policy's statements with Principal * are Deny statements (pushes by anyone but the arm64 build);"
+            " it allows no one, and pulls are granted to named accounts only",
         )
         self.node.add_validation(_HasPusher(self))
         if pull_accounts:

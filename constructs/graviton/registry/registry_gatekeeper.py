@@ -18,6 +18,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 
 from constructs import Construct
+from graviton import checkov
 from graviton.arm64 import DEFAULT_LOG_RETENTION, HANDLER_RUNTIME, LAMBDA_ARCHITECTURE
 from graviton.constants import POWERTOOLS_LAYER_PARAMETER
 from graviton.nag import acknowledge, arn
@@ -114,6 +115,7 @@ class RegistryGatekeeper(Construct):
             # topic as Lambda's failure record, with the push event in it: no push goes unreported.
             on_failure=destinations.SnsDestination(self.topic),
         )
+        self._skip_function_checks()
         for repository in repositories:
             repository.allow_retag_from(self.role)
             repository.repository.grant(self.role, *READ_CONFIG_ACTIONS, *ARCHIVE_ACTIONS)
@@ -184,6 +186,23 @@ class RegistryGatekeeper(Construct):
         permission to invoke it exist, so that a fresh stack's first pushes are checked too."""
         for pusher in pushers:
             pusher.node.add_dependency(self.rule, self.function)
+
+    def _skip_function_checks(self) -> None:
+        """checkov's Lambda checks that do not fit the gatekeeper's function."""
+        checkov.skip(
+            self.function,
+            "CKV_AWS_115",
+            "one invocation per image push, a few per build; a reserved limit would delay quarantines when builds"
+            " run together",
+        )
+        checkov.skip(
+            self.function,
+            "CKV_AWS_116",
+            "an invocation that fails after Lambda's retries goes to the alarm topic as an on-failure destination,"
+            " with the push event in it: a richer record than a dead-letter queue's",
+        )
+        checkov.skip(self.function, "CKV_AWS_117", checkov.OUTSIDE_VPC)
+        checkov.skip(self.function, "CKV_AWS_173", checkov.SETTINGS_ONLY_ENVIRONMENT)
 
     def _acknowledge_findings(self) -> None:
         """The one wildcard CDK's SNS grant writes, scoped to the topic's own key."""

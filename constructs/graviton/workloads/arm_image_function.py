@@ -8,6 +8,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from constructs import Construct
+from graviton import checkov
 from graviton.arm64 import DEFAULT_LAMBDA_TIMEOUT, DEFAULT_LOG_RETENTION, LAMBDA_ARCHITECTURE
 from graviton.constants import DEFAULT_LAMBDA_MEMORY_MB
 from graviton.image_build.container_image import ContainerImage
@@ -62,8 +63,34 @@ class ArmImageFunction(Construct):
             log_group=self.log_group,
         )
         self.function.node.add_dependency(image.image)
+        _skip_function_checks(self.function, reserved_concurrency=reserved_concurrency)
         acknowledge(
             self.role.node.find_child("DefaultPolicy"),
             "IAM5[Resource::*]",
             "xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions",
         )
+
+
+def _skip_function_checks(function: lambda_.Function, *, reserved_concurrency: int | None) -> None:
+    """checkov's Lambda checks that do not fit a function behind an HTTP API."""
+    if reserved_concurrency is None:
+        checkov.skip(
+            function,
+            "CKV_AWS_115",
+            "reserved concurrency is the service's reserved_concurrency setting: reserving takes it from the"
+            " account's pool whether used or not, so none is reserved unless asked for",
+        )
+    checkov.skip(
+        function,
+        "CKV_AWS_116",
+        "the HTTP API invokes it synchronously and returns its error to the caller; a dead-letter queue receives"
+        " only failed asynchronous invocations",
+    )
+    checkov.skip(function, "CKV_AWS_117", checkov.OUTSIDE_VPC)
+    checkov.skip(function, "CKV_AWS_173", checkov.SETTINGS_ONLY_ENVIRONMENT)
+    checkov.skip(
+        function,
+        "CKV_AWS_45",
+        "false positive: checkov reads its own __file__ entry (the template's path) as a variable, and a path part"
+        " of 40 letters and digits (cdk.out/<nested stack>) looks like an AWS secret key to it",
+    )

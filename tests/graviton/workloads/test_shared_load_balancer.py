@@ -231,3 +231,11 @@ def test_cdk_nag_finds_nothing_unacknowledged_in_the_front_door(props, tmp_path)
     ]
     assert ("AwsSolutions-VPC7", "Front/Vpc/Resource") in found, "the checks ran"
     assert [f for f in found if "/Shared/" in f[1] or "AWS679f53fac002430cb0da5b7982bd2287" in f[1]] == []
+
+
+@pytest.mark.parametrize("front", ["behind_cloudfront", "on_domain"])
+def test_the_load_balancer_drops_requests_with_invalid_header_fields(front, request):
+    template: Template = request.getfixturevalue(front)
+    (load_balancer,) = template.find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    attributes = {a["Key"]: a["Value"] for a in load_balancer["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
