@@ -23,6 +23,15 @@ def failure(err: Exception) -> str:
     return cut(text) if text else "not in the expected form"
 
 
+def has_assembly(cdk_out: Path) -> bool:
+    """Whether `cdk_out` holds a cloud assembly (its manifest.json); False for a path the file system cannot even
+    look up (a name too long)."""
+    try:
+        return (cdk_out / "manifest.json").is_file()
+    except OSError:
+        return False
+
+
 class Refusal(Exception):
     """What stops a command before it acts: one line naming the bad value and what is allowed (exit 2)."""
 

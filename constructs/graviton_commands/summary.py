@@ -8,7 +8,7 @@ from pathlib import Path
 
 from graviton.guardrails.assembly import StackContent, read_assembly
 from graviton.guardrails.check import Decision, evaluate
-from graviton_commands.cli import CommandParser
+from graviton_commands.cli import CommandParser, has_assembly
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = CommandParser(prog="python -m graviton_commands.summary", description=__doc__.splitlines()[0])
     parser.add_argument("cdk_out", type=Path, metavar="CDK_OUT_DIR", help="the cloud assembly make synth wrote")
     assembly: Path = parser.parse_args(argv).cdk_out
-    if not (assembly / "manifest.json").is_file():
+    if not has_assembly(assembly):
         print(f"summary: {assembly} has no manifest.json; run make synth first", file=sys.stderr)
         return 2
     summaries = [summarize(stack) for stack in read_assembly(assembly)]

@@ -184,30 +184,37 @@ def fake_synth(monkeypatch):
     return seconds
 
 
+# The smallest size the bench takes: the services cdk.json has (a user's own included), and the next two.
+N = len(read_settings(scale_growth.ROOT).config.services)
+SIZES = f"{N},{N + 1},{N + 2}"
+
+
 def test_main_prints_each_size_and_the_slopes_and_passes_linear_growth(fake_synth, capsys):
-    fake_synth.update({2: 10.0, 3: 10.5, 4: 11.0})
-    assert scale_growth.main(["--sizes", "2,3,4"]) == 0
+    fake_synth.update({N: 10.0, N + 1: 10.5, N + 2: 11.0})
+    assert scale_growth.main(["--sizes", SIZES]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     rows = [line.split() for line in out.splitlines()[1:4]]
-    assert [(r[0], r[1], r[3]) for r in rows] == [("2", "10.0s", "40"), ("3", "10.5s", "60"), ("4", "11.0s", "80")]
-    assert "0.500 from 2 to 3 services, 0.500 from 3 to 4" in out
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        (str(N), "10.0s", str(20 * N)),
+        (str(N + 1), "10.5s", str(20 * (N + 1))),
+        (str(N + 2), "11.0s", str(20 * (N + 2))),
+    ]
+    assert f"0.500 from {N} to {N + 1} services, 0.500 from {N + 1} to {N + 2}" in out
 
 
 def test_main_fails_in_one_line_when_growth_is_not_linear(fake_synth, capsys):
-    fake_synth.update({2: 10.0, 3: 10.5, 4: 12.0})
-    assert scale_growth.main(["--sizes", "2,3,4"]) == 1
+    fake_synth.update({N: 10.0, N + 1: 10.5, N + 2: 12.0})
+    assert scale_growth.main(["--sizes", SIZES]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("scale-growth: synth time per added service grew from 0.500 s")
 
 
 def test_main_fails_in_one_line_with_the_clis_error_when_a_synth_fails(fake_synth, capsys):
-    fake_synth.update({2: 10.0, 3: "RuntimeError: TooManyResourcesInStack: 579 is greater than allowed maximum of 500"})
-    assert scale_growth.main(["--sizes", "2,3,4"]) == 1
-    assert capsys.readouterr().err == (
-        "scale-growth: 3 services: cdk synth failed: RuntimeError: TooManyResourcesInStack: 579 is greater than"
-        " allowed maximum of 500\n"
-    )
+    failure = "RuntimeError: TooManyResourcesInStack: 579 is greater than allowed maximum of 500"
+    fake_synth.update({N: 10.0, N + 1: failure})
+    assert scale_growth.main(["--sizes", SIZES]) == 1
+    assert capsys.readouterr().err == f"scale-growth: {N + 1} services: cdk synth failed: {failure}\n"
 
 
 @pytest.mark.parametrize("sizes", ["2,50", "50,2,200", "2,x,9", "0,1,2"])

@@ -6,6 +6,8 @@ each other.
 
 from pathlib import Path
 
+from graviton_commands.cli import has_assembly
+
 
 class CostError(ValueError):
     """An input the report cannot be made from; the message is one line (exit 2)."""
@@ -13,9 +15,5 @@ class CostError(ValueError):
 
 def require_assembly(cdk_out: Path) -> None:
     """Refuse a folder that holds no cloud assembly, before anything else is read."""
-    try:
-        found = (cdk_out / "manifest.json").is_file()
-    except OSError:  # a name the file system cannot look up (too long): no assembly there either
-        found = False
-    if not found:
+    if not has_assembly(cdk_out):
         raise CostError(f"{cdk_out} has no manifest.json; run make synth first")

@@ -445,6 +445,26 @@ def app_root(root: Path, context: dict[str, Any]) -> Path:
     return root
 
 
+# The sample services, as the deployments below make them: verify reads an app with these alone, so that a service a
+# user adds to cdk.json, which has no resources in these deployments, does not count here.
+SAMPLES = ("api", "web")
+pytestmark = pytest.mark.sample
+
+
+@pytest.fixture(scope="module")
+def samples_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    context = repo_context()
+    context["services"] = [service for service in context["services"] if service["name"] in SAMPLES]
+    assert [service["name"] for service in context["services"]] == list(SAMPLES)
+    return app_root(tmp_path_factory.mktemp("samples"), context)
+
+
+@pytest.fixture(autouse=True)
+def _samples_only(samples_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify's default `--root` is the folder it runs in."""
+    monkeypatch.chdir(samples_root)
+
+
 def verify_dev(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
     code = verify.main(["--env", "dev", *FAST, *args])
     out, err = capsys.readouterr()
