@@ -262,6 +262,7 @@ def test_its_top_level_imports_are_the_standard_library():
     pure = (
         "graviton_commands.",
         "graviton_app.naming.",
+        "graviton_app.messages.",  # standard library only: how a refusal quotes a value
         "graviton.registry.runtime.image_manifest.",
         "graviton.image_build.layer_scan.",  # standard library only: tests/graviton/image_build/test_layer_scan.py
     )
