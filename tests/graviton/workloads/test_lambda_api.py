@@ -191,3 +191,29 @@ def test_cloudwatch_may_use_the_topics_key(dev):
     statements = dev.to_json()["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
     cloudwatch = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
     assert cloudwatch and set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
+@pytest.mark.parametrize(
+    "environment, skipped",
+    [
+        ({"POWERTOOLS_SERVICE_NAME": "api", "BASE_PATH": "/api"}, True),
+        # 40 characters of a secret key's alphabet: checkov's CKV_AWS_45 must see it, so it is not skipped
+        ({"UPSTREAM_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, False),
+    ],
+    ids=["settings", "a-secret"],
+)
+def test_checkovs_secrets_check_is_skipped_only_while_no_variable_looks_like_a_secret(environment, skipped):
+    stack = cdk.Stack(cdk.App(), "S")
+    repository = ImageRepository(stack, "Repository", repository_name="gg-r")
+    build = ArmImageBuild(
+        stack, "Build", repository=repository, source_dir=ROOT / "docker" / "api", dockerfile="Dockerfile.lambda"
+    )
+    ArmImageFunction(stack, "Function", image=build, environment=environment)
+    (function,) = (
+        Template.from_stack(stack)
+        .find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}})
+        .values()
+    )
+    ids = [entry["id"] for entry in function["Metadata"]["checkov"]["skip"]]
+    assert ("CKV_AWS_45" in ids) is skipped
+    assert "CKV_AWS_116" in ids  # the others stay
