@@ -451,12 +451,17 @@ SAMPLES = ("api", "web")
 pytestmark = pytest.mark.sample
 
 
-@pytest.fixture(scope="module")
-def samples_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def samples_context() -> dict[str, Any]:
+    """cdk.json's context with the sample services alone."""
     context = repo_context()
     context["services"] = [service for service in context["services"] if service["name"] in SAMPLES]
     assert [service["name"] for service in context["services"]] == list(SAMPLES)
-    return app_root(tmp_path_factory.mktemp("samples"), context)
+    return context
+
+
+@pytest.fixture(scope="module")
+def samples_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return app_root(tmp_path_factory.mktemp("samples"), samples_context())
 
 
 @pytest.fixture(autouse=True)
@@ -839,7 +844,7 @@ def test_no_region_is_one_line_exit_2(aws, capsys, monkeypatch):
 
 
 def test_credentials_for_another_account_are_one_line_exit_2(aws, capsys, tmp_path):
-    context = repo_context()
+    context = samples_context()
     for settings in context["environments"].values():  # test and prod run dev's images: the same account
         settings.update(account="111111111111", region=REGION)
     app_root(tmp_path, context)
@@ -936,7 +941,7 @@ def test_url_targets_put_each_services_path_under_its_targets_base_url_output():
 
 def test_verify_takes_every_services_path_from_the_settings(aws, capsys, tmp_path):
     """A route the settings give (`route.path`) is where verify asks, under the target's base URL."""
-    context = repo_context()
+    context = samples_context()
     for service in context["services"]:
         service["route"] = {"path": f"/{service['name']}-v2"}
     app_root(tmp_path, context)
@@ -951,7 +956,7 @@ def test_verify_takes_every_services_path_from_the_settings(aws, capsys, tmp_pat
 def test_a_service_on_lambda_and_ecs_gets_both_endpoints_verified(aws, capsys, tmp_path):
     """One endpoint per target: the service's path under `LambdaBaseUrl` and under `EcsBaseUrl`, each asked under its
     own label. (The fake service answers the first segment of its path: the routes are named after machines.)"""
-    context = repo_context()
+    context = samples_context()
     context["services"][0].update(targets=["lambda", "ecs"], route={"path": "/x86_64"})
     context["services"][1]["route"] = {"path": "/aarch64"}
     app_root(tmp_path, context)
