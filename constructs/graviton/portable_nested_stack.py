@@ -26,13 +26,11 @@ class PortableNestedStack(NestedStack):
     """
 
     def _allocate_logical_id(self, cfn_element: CfnElement) -> str:
-        # CDK asks again each time it resolves a logical id (hundreds of times per stack, each a round trip from
-        # Node): the answer is kept per element, by its reference in the jsii kernel.
-        cache: dict[str, str] = self.__dict__.setdefault("_portable_logical_ids", {})
-        key = cfn_element.__jsii_ref__.ref
-        if key not in cache:
-            cache[key] = self._portable_logical_id(cfn_element) or super()._allocate_logical_id(cfn_element)
-        return cache[key]
+        logical_id = self._portable_logical_id(cfn_element) or super()._allocate_logical_id(cfn_element)
+        # CDK asks each time it resolves a logical id, hundreds of times per stack, each a round trip from Node to
+        # Python: fixed on the element now, it is never asked again.
+        cfn_element.override_logical_id(logical_id)
+        return logical_id
 
     def _portable_logical_id(self, cfn_element: CfnElement) -> str | None:
         """The portable name of a parameter or output CDK added for a reference (both are children of the stack
@@ -91,24 +89,23 @@ def _portable_reference(stack: Stack, reference: str) -> str | None:
     return None
 
 
-# Set on a stack the first time it is read (an attribute of the stack object: ids are per app).
-_LOGICAL_IDS_ATTRIBUTE = "_graviton_logical_ids_by_unique_id"
+# Per stack, by its reference in the jsii kernel (unique in the process; the Python object CDK hands back for a
+# stack is not always the same one): filled the first time the stack is read.
+_LOGICAL_IDS: dict[str, dict[str, str]] = {}
 
 
 def _logical_ids_by_unique_id(stack: Stack) -> dict[str, str]:
     """Unique id (as CDK names references) -> logical id, for the CloudFormation resources of `stack` itself (not of
     its nested stacks); read once per stack, as CDK asks for every parameter of every nested stack."""
-    known: dict[str, str] | None = getattr(stack, _LOGICAL_IDS_ATTRIBUTE, None)
+    key = stack.__jsii_ref__.ref
+    known = _LOGICAL_IDS.get(key)
     if known is None:
         found: dict[str, str] = {}
-        pending: list[IConstruct] = list(stack.node.children)
-        while pending:
-            node = pending.pop()
-            if isinstance(node, Stack):  # a nested stack: its own references are its own
-                continue
-            if isinstance(node, CfnResource):  # what references point at; never a parameter or output
+        nodes: list[IConstruct] = stack.node.find_all()  # one call to Node for the whole tree
+        # A nested stack's resources are its own (their references are its own parameters and outputs).
+        nested = tuple(f"{n.node.path}/" for n in nodes if isinstance(n, Stack) and n is not stack)
+        for node in nodes:
+            if isinstance(node, CfnResource) and not node.node.path.startswith(nested):
                 found[Names.node_unique_id(node.node)] = stack.resolve(node.logical_id)
-            pending.extend(node.node.children)
-        setattr(stack, _LOGICAL_IDS_ATTRIBUTE, found)
-        known = found
+        _LOGICAL_IDS[key] = known = found
     return known
