@@ -50,7 +50,8 @@ DOCKER_ROOT = naming.DOCKER_ROOT
 EnvironmentName = Literal["dev", "test", "prod"]
 ServiceTarget = Literal["lambda", "ecs", "eks"]
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+# A '-' only between two letters or digits: ECR repository names allow no '--' and no trailing '-'.
+_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,29}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -184,8 +185,12 @@ Region = Annotated[
 ]
 ResourceName = Annotated[
     StrictStr,
-    AfterValidator(_matching(_NAME, "must be lower-case letters, digits and '-', starting with a letter, 30 at most")),
-    Allowed("lower-case letters, digits and '-', starting with a letter, 30 at most"),
+    AfterValidator(
+        _matching(
+            _NAME, "must be lower-case letters and digits, single '-' between them, starting with a letter, 30 at most"
+        )
+    ),
+    Allowed("lower-case letters and digits, single '-' between them, starting with a letter, 30 at most"),
 ]
 Email = Annotated[
     StrictStr,
@@ -625,6 +630,14 @@ class AppConfig(_Settings):
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"service name '{name}' appears more than once; names must be unique")
+        # `web-2` and `web2` would both be the construct id `Web2` (the service's nested stack, its outputs).
+        ids: dict[str, str] = {}
+        for name in names:
+            other = ids.setdefault(naming.service_id(name), name)
+            if other != name:
+                raise ValueError(
+                    f"service names '{other}' and '{name}' both make the id '{naming.service_id(name)}'; rename one"
+                )
         return services
 
     @model_validator(mode="after")

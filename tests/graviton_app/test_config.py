@@ -222,3 +222,20 @@ def test_cdk_synth_with_a_bad_override_fails_with_the_line(tmp_path):
     output = result.stdout + result.stderr
     assert "-c project: 'project' = \"Bad_Name\" is not allowed" in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("name", ["web-", "x--y", "-web"])
+def test_a_service_name_an_ecr_repository_name_could_not_end_with_is_refused(name):
+    def change(context):
+        context["services"][0]["name"] = name
+
+    message = error_for(change)
+    assert f"'services[0].name' = \"{name}\"" in message and "single '-' between them" in message
+
+
+def test_two_service_names_that_make_the_same_id_are_refused():
+    def change(context):
+        first = context["services"][0]
+        context["services"] = [dict(first, name="web-2"), dict(first, name="web2")]
+
+    assert error_for(change).endswith("service names 'web-2' and 'web2' both make the id 'Web2'; rename one")
