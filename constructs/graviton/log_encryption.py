@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, CfnDeletionPolicy, IAspect, Stack
+from aws_cdk import ArnFormat, Aspects, Aws, CfnDeletionPolicy, IAspect, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -33,7 +33,7 @@ class LogGroupEncryption:
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchLogsOfThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.{Aws.URL_SUFFIX}")],
                 actions=LOGS_KEY_ACTIONS,
                 resources=["*"],
                 conditions={

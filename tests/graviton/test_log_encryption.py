@@ -40,7 +40,12 @@ def test_log_groups_of_the_stack_and_its_nested_stacks_get_the_key():
                             {
                                 "Sid": "CloudWatchLogsOfThisAccount",
                                 "Principal": {
-                                    "Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+                                    "Service": {
+                                        "Fn::Join": [
+                                            "",
+                                            ["logs.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}],
+                                        ]
+                                    }
                                 },
                                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": Match.any_value()}},
                             }

@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from graviton.arm64 import DEFAULT_LOG_RETENTION
 from graviton.nag import acknowledge
-from graviton.stack_paths import stack_path
+from graviton.stack_paths import stack_path, stack_path_name
 
 # Limits per function's route (and for requests no route takes): a public endpoint must not let a loop run the bill
 # up, and one function's traffic must not use up the others'.
@@ -76,6 +76,8 @@ class SharedHttpApi(Construct):
         self.api = apigwv2.HttpApi(
             self,
             "Api",
+            # Named after its stack, so the environments' APIs tell apart in one account (CDK's default: the id).
+            api_name=stack_path_name(self),
             description=description or f"HTTPS endpoint of the functions under {stack_path(self)}",
             create_default_stage=False,
         )

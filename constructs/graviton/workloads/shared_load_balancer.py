@@ -259,6 +259,9 @@ class SharedLoadBalancer(Construct):
         singleton_logs = singleton.node.try_find_child("LogGroup")
         if isinstance(singleton_logs, logs.LogGroup):
             singleton_logs.apply_removal_policy(RemovalPolicy.DESTROY)
+            # Its name comes from the function's, so nothing orders it before the lookup: a lookup run first makes
+            # Lambda create the group, and the group's own create then fails as already there.
+            prefix_list.node.add_dependency(singleton_logs)
         listener = self.load_balancer.add_listener(
             "Http",
             port=HTTP_PORT,

@@ -217,3 +217,11 @@ def test_checkovs_secrets_check_is_skipped_only_while_no_variable_looks_like_a_s
     ids = [entry["id"] for entry in function["Metadata"]["checkov"]["skip"]]
     assert ("CKV_AWS_45" in ids) is skipped
     assert "CKV_AWS_116" in ids  # the others stay
+
+
+def test_each_environments_http_api_is_named_after_its_stack(synthesized):
+    names = {
+        environment: one(synthesized.template(environment), "AWS::ApiGatewayV2::Api")[1]["Properties"]["Name"]
+        for environment in synthesized.stacks
+    }
+    assert names == {environment: f"{stack.stack_name}-Api" for environment, stack in synthesized.stacks.items()}

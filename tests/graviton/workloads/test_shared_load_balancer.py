@@ -239,3 +239,20 @@ def test_the_load_balancer_drops_requests_with_invalid_header_fields(front, requ
     (load_balancer,) = template.find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
     attributes = {a["Key"]: a["Value"] for a in load_balancer["Properties"]["LoadBalancerAttributes"]}
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+
+
+def test_the_prefix_list_lookup_runs_after_its_functions_log_group_exists(synthesized):
+    """The log group is named after the function (CDK makes it with `useCdkManagedLogGroup`, on in cdk.json): without
+    the dependency the lookup can run first, Lambda creates the group, and the group's create fails as already
+    there."""
+    resources = synthesized.template_dict("dev")["Resources"]
+    (lookup,) = [r for r in resources.values() if r["Type"] == "Custom::AWS"]
+    function = lookup["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    named_after_function = json.dumps(["/aws/lambda/", {"Ref": function}])
+    (group,) = [
+        logical_id
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::Logs::LogGroup"
+        and named_after_function in json.dumps(r["Properties"].get("LogGroupName"))
+    ]
+    assert group in lookup["DependsOn"]
