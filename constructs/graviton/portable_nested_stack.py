@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from typing import cast
 
 from aws_cdk import CfnElement, CfnOutput, CfnParameter, CfnResource, Names, NestedStack, Stack
 
@@ -13,6 +15,8 @@ from constructs import IConstruct
 # that carries a nested value out to the parent is the same without the prefix.
 _PARAMETER_PREFIX = "reference-to-"
 _PORTABLE_PARAMETER_PREFIX = "referenceto"
+# CloudFormation's longest logical id.
+_MAX_LOGICAL_ID = 255
 
 
 class PortableNestedStack(NestedStack):
@@ -43,11 +47,8 @@ class PortableNestedStack(NestedStack):
             assert parent is not None, "a nested stack has a parent"
             reference = element_id.removeprefix(_PARAMETER_PREFIX)
             portable = _portable_reference(parent, reference)
-            if portable is None:
-                raise ValueError(
-                    f"PortableNestedStack: no resource of {parent.node.path} is referenced as '{reference}'"
-                )
-            return _PORTABLE_PARAMETER_PREFIX + portable
+            # Not a resource or parameter of the parent (a value passed through from higher up): CDK's own name.
+            return None if portable is None else _logical_id(_PORTABLE_PARAMETER_PREFIX + portable)
         if isinstance(cfn_element, CfnOutput):
             element_id = cfn_element.node.id
             # A reference's output is named after a resource in this stack, whose unique id starts with this stack's
@@ -58,7 +59,7 @@ class PortableNestedStack(NestedStack):
             if portable is not None:
                 # Prefixed with this stack's id: sibling nested stacks hold resources under the same logical ids,
                 # and whoever reads a deployed stack with its nested stacks sees all their outputs together.
-                return _alphanumeric(self.node.id) + portable
+                return _logical_id(_alphanumeric(self.node.id) + portable)
         return None
 
     def _unique_id_prefix(self) -> str:
@@ -74,10 +75,20 @@ def _alphanumeric(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", text)
 
 
+def _logical_id(name: str) -> str:
+    """`name` as a logical id: letters and digits only (a sibling stack's output is `<id>Outputs.<output>`), and at
+    most 255 characters, a longer one cut and ended with a hash of the whole."""
+    name = _alphanumeric(name)
+    if len(name) <= _MAX_LOGICAL_ID:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8].upper()
+    return name[: _MAX_LOGICAL_ID - len(digest)] + digest
+
+
 def parameter_name(resource: CfnResource, attribute: str) -> str:
     """The name of the parameter that carries `resource`'s `attribute` (`Ref`, `Arn`) into a PortableNestedStack of
     the resource's stack."""
-    return f"{_PORTABLE_PARAMETER_PREFIX}{Stack.of(resource).resolve(resource.logical_id)}{attribute}"
+    return _logical_id(f"{_PORTABLE_PARAMETER_PREFIX}{Stack.of(resource).resolve(resource.logical_id)}{attribute}")
 
 
 def _portable_reference(stack: Stack, reference: str) -> str | None:
@@ -104,8 +115,14 @@ def _logical_ids_by_unique_id(stack: Stack) -> dict[str, str]:
         nodes: list[IConstruct] = stack.node.find_all()  # one call to Node for the whole tree
         # A nested stack's resources are its own (their references are its own parameters and outputs).
         nested = tuple(f"{n.node.path}/" for n in nodes if isinstance(n, Stack) and n is not stack)
+        # What a reference points at: a resource, or a parameter of a stack whose parameters are its own (never one
+        # of a portable nested stack, whose names this table serves).
+        kinds: tuple[type[CfnElement], ...] = (
+            (CfnResource,) if isinstance(stack, PortableNestedStack) else (CfnResource, CfnParameter)
+        )
         for node in nodes:
-            if isinstance(node, CfnResource) and not node.node.path.startswith(nested):
-                found[Names.node_unique_id(node.node)] = stack.resolve(node.logical_id)
+            if isinstance(node, kinds) and not node.node.path.startswith(nested):
+                element = cast(CfnElement, node)
+                found[Names.node_unique_id(element.node)] = stack.resolve(element.logical_id)
         _LOGICAL_IDS[key] = known = found
     return known

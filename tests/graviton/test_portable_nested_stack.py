@@ -67,3 +67,33 @@ def test_nag_names_a_parent_attribute_as_the_nested_stack_receives_it(tmp_path):
     app.synth()
     template = json.loads((Path(cdk.Stage.of(parent).outdir) / nested.template_file).read_text())
     assert parameter == f"<{next(iter(template['Parameters']))}>"
+
+
+def sibling_and_parameter_references(*, in_stage: bool, outdir: Path) -> dict:
+    """Two nested stacks, one reading a topic of the other (through the parent), and the parent's own parameter."""
+    from aws_cdk import aws_ssm as ssm
+
+    app = cdk.App(outdir=str(outdir))
+    scope: cdk.App | cdk.Stage = cdk.Stage(app, "Dev") if in_stage else app
+    parent = cdk.Stack(scope, "DevStack")
+    setting = ssm.StringParameter.value_for_string_parameter(parent, "/team/setting")  # a CfnParameter of the parent
+    producer = PortableNestedStack(parent, "Producer")
+    topic = sns.Topic(producer, "Topic")
+    consumer = PortableNestedStack(parent, "Consumer")
+    cdk.CfnOutput(consumer, "TopicSeen", value=topic.topic_name)
+    cdk.CfnOutput(consumer, "SettingSeen", value=setting)
+    (scope if in_stage else app).synth()
+    folder = Path(cdk.Stage.of(parent).outdir)
+    return {
+        name: json.loads((folder / stack.template_file).read_text())
+        for name, stack in (("producer", producer), ("consumer", consumer))
+    }
+
+
+def test_a_sibling_stacks_value_and_a_parent_parameter_pass_with_portable_names(tmp_path):
+    top = sibling_and_parameter_references(in_stage=False, outdir=tmp_path / "top")
+    stage = sibling_and_parameter_references(in_stage=True, outdir=tmp_path / "stage")
+    names = sorted(top["consumer"]["Parameters"])
+    assert len(names) == 2 and all(name.isalnum() and len(name) <= 255 for name in names)
+    assert names == sorted(stage["consumer"]["Parameters"])
+    assert sorted(top["producer"]["Outputs"]) == sorted(stage["producer"]["Outputs"])
