@@ -83,6 +83,22 @@ def repository_name(project: str, environment: str, service: str) -> str:
     return f"{name_prefix(project, environment)}{service}"
 
 
+# IAM's longest role name.
+_ROLE_NAME_CHARS = 64
+
+
+def role_name(project: str, environment: str, what: str) -> str:
+    """`<project>-<environment>-<what>`, the name of one of an environment's roles (`web-build`, `gatekeeper`); a
+    longer one than IAM allows is cut and ended with a hash of the whole. The same in every instance of the stack,
+    so a retained repository's policy, which names its pushers by ARN, still names them after the stack is
+    re-created. Role names are per account: two stacks of one environment in one account would clash."""
+    name = f"{name_prefix(project, environment)}{what}"
+    if len(name) <= _ROLE_NAME_CHARS:
+        return name
+    digest = f"{zlib.crc32(name.encode()):08x}"
+    return f"{name[: _ROLE_NAME_CHARS - len(digest) - 1]}-{digest}"
+
+
 def build_project_name(project: str, environment: str, service: str) -> str:
     """`<project>-<environment>-<service>`: the CodeBuild project that builds the service's image there."""
     return f"{name_prefix(project, environment)}{service}"

@@ -77,6 +77,7 @@ class EnvironmentProps:
     def image_build(self, service: ServiceConfig) -> dict[str, Any]:
         return {
             "project_name": naming.build_project_name(self.config.project, self.environment, service.name),
+            "role_name": naming.role_name(self.config.project, self.environment, f"{service.name}-build"),
             "source_dir": self.root / service.source_dir,
             "dockerfile": service.dockerfile,
             "build_args": service.build_args,
@@ -173,6 +174,7 @@ class EnvironmentProps:
         """It guards every repository of the environment: they share the name prefix."""
         return {
             "repository_prefix": naming.name_prefix(self.config.project, self.environment),
+            "role_name": naming.role_name(self.config.project, self.environment, "gatekeeper"),
             "action": self.config.gatekeeper_action,
             "log_retention": self.log_retention,
         }

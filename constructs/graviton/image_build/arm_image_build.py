@@ -89,6 +89,9 @@ class ArmImageBuild(Construct):
     :param project_name: the CodeBuild project's name (default: one CloudFormation generates). A build in a nested
         stack needs one that its top-level stack's `ImageBuildProvider.allow_builds` covers, and so does the
         repository's name.
+    :param role_name: the build role's name (default: one CloudFormation generates). A retained repository's policy
+        names the roles that may push by ARN, and keeps them when a later stack adopts it: a fixed name keeps the
+        next stack's build among them.
     """
 
     def __init__(
@@ -105,6 +108,7 @@ class ArmImageBuild(Construct):
         timeout: Duration = DEFAULT_BUILD_TIMEOUT,
         sources_bucket: s3.IBucket | None = None,
         project_name: str | None = None,
+        role_name: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         build_args = dict(build_args or {})
@@ -126,10 +130,16 @@ class ArmImageBuild(Construct):
         )
         key = encryption_key or stack_owned_key(self, "Key")
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        role = (
+            iam.Role(self, "Role", role_name=role_name, assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"))
+            if role_name
+            else None  # the project's own, as CDK makes it
+        )
         self.project = codebuild.Project(
             self,
             "Project",
             project_name=project_name,
+            role=role,
             description=f"Builds {source_dir.name} natively for {PLATFORM} on Graviton",
             source=codebuild.Source.s3(bucket=self.source.bucket, path=self.source.s3_object_key),
             environment=codebuild.BuildEnvironment(

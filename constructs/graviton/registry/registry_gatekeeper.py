@@ -62,6 +62,9 @@ class RegistryGatekeeper(Construct):
         use its KMS key when the topic is an AlarmTopic or a Topic with a master key).
     :param action: `quarantine` (default) or `delete` (by digest, with every tag).
     :param log_retention: how long the handler's logs are kept (default: one month).
+    :param role_name: the handler role's name (default: one CloudFormation generates). Each repository's policy names
+        the role by ARN and keeps it when a later stack adopts a retained repository: a fixed name keeps the next
+        stack's gatekeeper exempt.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class RegistryGatekeeper(Construct):
         topic: AlarmTopic | sns.ITopic,
         action: GatekeeperAction = DEFAULT_ACTION,
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        role_name: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         if action not in ACTIONS:
@@ -88,7 +92,7 @@ class RegistryGatekeeper(Construct):
         self.topic = topic.topic if isinstance(topic, AlarmTopic) else topic
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         # An explicit role with write access to its own log group only, instead of the broad managed policy.
-        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        self.role = iam.Role(self, "Role", role_name=role_name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self.log_group.grant_write(self.role)
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER)
