@@ -399,6 +399,12 @@ class EnvironmentConfig(_Settings):
         description="the public Route 53 hosted zone of domain_name (with domain_name): alias A records for"
         " domain_name and `*.<domain_name>` point at the load balancer; unset: none are made",
     )
+    adopt_repositories: StrictBool = Field(
+        False,
+        description="this deploy adopts the environment's retained repositories (`make deploy` imports them): their"
+        " policies are left out of it, as an import does not rewrite a resource; the next deploy without it applies"
+        " them",
+    )
     alb_targets_quota: StrictInt = Field(
         limits.ALB_TARGETS.value,
         ge=1,

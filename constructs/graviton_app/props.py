@@ -55,6 +55,7 @@ class EnvironmentProps:
             "repository_name": naming.repository_name(self.config.project, self.environment, service.name),
             "pull_accounts": sorted(a for a in accounts if a and a != self.settings.account),
             "retain": self.environment == "prod" or bool(promoted_to),
+            "adopting": self.settings.adopt_repositories,
         }
 
     def build_patterns(self) -> dict[str, str]:

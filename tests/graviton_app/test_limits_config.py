@@ -245,3 +245,18 @@ def test_each_endpoint_is_its_path_under_its_targets_base_url_or_its_host_on_the
                 assert endpoint.shell_url() == f"${{{variable}}}{service.route_path}"
     assert found[f"{host_routed}/ecs"].url({}) == "https://front.example.com"
     assert all(e.url({}) is None for e in found.values() if not e.fixed_url)
+
+
+def test_adopting_the_repositories_reaches_them_in_that_environment_only():
+    def change(context: dict) -> None:
+        context["environments"]["dev"]["adopt_repositories"] = True
+
+    config = load_config(with_change(change), root=ROOT)
+    service = config.services[0]
+    assert EnvironmentProps(config, "dev", ROOT).repository(service)["adopting"] is True
+    assert (
+        EnvironmentProps(load_config(with_change(lambda c: None), root=ROOT), "dev", ROOT).repository(service)[
+            "adopting"
+        ]
+        is False
+    )

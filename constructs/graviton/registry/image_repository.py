@@ -41,6 +41,9 @@ class ImageRepository(Construct):
     :param retain: keep the repository and its images when the stack is deleted or an update removes it
         (default: False, the repository is emptied and removed with its stack). Either way, a first create that
         rolls back empties and removes it.
+    :param adopting: this deploy imports the existing repository of that name (default: False). An import brings
+        a resource under the stack as it is and writes none of its settings, so the policy is left out of this
+        deploy's template; the next deploy, without it, then applies the policy as an update.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class ImageRepository(Construct):
         repository_name: str,
         pull_accounts: Sequence[str] = (),
         retain: bool = False,
+        adopting: bool = False,
     ) -> None:
         super().__init__(scope, id)
         self.repository_name = repository_name
@@ -93,36 +97,37 @@ class ImageRepository(Construct):
         repository_resource = self.repository.node.default_child
         assert isinstance(repository_resource, ecr.CfnRepository)
         repository_resource.empty_on_delete = True
-        # Two Deny statements, because a condition cannot name the action: layer uploads are the builds' alone,
-        # PutImage is also the re-taggers'.
-        self.repository.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="OnlyTheArm64BuildPushes",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=list(UPLOAD_ACTIONS),
-                conditions={"ArnNotEquals": {"aws:PrincipalArn": Lazy.list(_PusherArns(self._pushers))}},
+        if not adopting:
+            # Two Deny statements, because a condition cannot name the action: layer uploads are the builds' alone,
+            # PutImage is also the re-taggers'.
+            self.repository.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="OnlyTheArm64BuildPushes",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=list(UPLOAD_ACTIONS),
+                    conditions={"ArnNotEquals": {"aws:PrincipalArn": Lazy.list(_PusherArns(self._pushers))}},
+                )
             )
-        )
-        self.repository.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="OnlyTheArm64BuildAndRetaggersPutImages",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["ecr:PutImage"],
-                conditions={
-                    "ArnNotEquals": {"aws:PrincipalArn": Lazy.list(_PusherArns(self._pushers, self._retaggers))}
-                },
+            self.repository.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="OnlyTheArm64BuildAndRetaggersPutImages",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["ecr:PutImage"],
+                    conditions={
+                        "ArnNotEquals": {"aws:PrincipalArn": Lazy.list(_PusherArns(self._pushers, self._retaggers))}
+                    },
+                )
             )
-        )
-        checkov.skip(
-            self.repository,
-            "CKV_AWS_32",
-            "the policy's statements with Principal * are Deny statements (pushes by anyone but the arm64 build);"
-            " it allows no one, and pulls are granted to named accounts only",
-        )
+            checkov.skip(
+                self.repository,
+                "CKV_AWS_32",
+                "the policy's statements with Principal * are Deny statements (pushes by anyone but the arm64 build);"
+                " it allows no one, and pulls are granted to named accounts only",
+            )
         self.node.add_validation(_HasPusher(self))
-        if pull_accounts:
+        if pull_accounts and not adopting:
             self._allow_pulls_from(sorted(set(pull_accounts)))
 
     def _allow_pulls_from(self, accounts: list[str]) -> None:

@@ -16,9 +16,9 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
-from support import ServiceStackTemplates, arn_text, one, referenced_ids
+from support import ROOT, ServiceStackTemplates, arn_text, one, referenced_ids
 
-from graviton import AlarmTopic, ImageRepository
+from graviton import AlarmTopic, ArmImageBuild, ImageRepository
 from graviton.arm64 import HANDLER_RUNTIME
 from graviton.constants import POWERTOOLS_LAYER_PARAMETER
 from graviton.registry.image_repository import RETAG_ACTIONS, UPLOAD_ACTIONS
@@ -399,3 +399,21 @@ def test_the_list_mode_grants_and_matches_each_repository_by_name():
         json.dumps({"Fn::GetAtt": [logical_id, "Arn"]})
     }
     assert put_image_exempt(definition)[-1] == {"Fn::GetAtt": [role, "Arn"]}
+
+
+def test_a_repository_being_adopted_leaves_its_policy_to_the_next_deploy():
+    """An import writes none of a resource's settings: the adopting deploy leaves the policy out, so that the next
+    deploy's template differs from what the import recorded and applies it."""
+
+    def repository_policy(adopting: bool) -> dict | None:
+        stack = cdk.Stack(cdk.App(), "S")
+        repository = ImageRepository(stack, "Repository", repository_name="shop-dev-web", adopting=adopting)
+        ArmImageBuild(
+            stack, "Build", repository=repository, source_dir=ROOT / "docker" / "web", dockerfile="Dockerfile"
+        )
+        (resource,) = Template.from_stack(stack).find_resources("AWS::ECR::Repository").values()
+        return resource["Properties"].get("RepositoryPolicyText")
+
+    assert repository_policy(adopting=True) is None
+    denies = [s for s in repository_policy(adopting=False)["Statement"] if s["Effect"] == "Deny"]
+    assert len(denies) == 2
