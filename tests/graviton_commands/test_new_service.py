@@ -302,6 +302,6 @@ def test_the_command_line_refuses_without_a_traceback(repository):
     )
     assert result.returncode == EXIT_REFUSED
     assert result.stderr.splitlines() == [
-        "new-service: NAME 'Orders' is not allowed: must be lower-case letters, digits and '-', starting with a letter,"
-        " 30 at most"
+        "new-service: NAME 'Orders' is not allowed: must be lower-case letters and digits, single '-' between them,"
+        " starting with a letter, 30 at most"
     ]

@@ -197,7 +197,7 @@ class ArmImageBuild(Construct):
         )
         # The build must exist, with its role allowed to push, before the handler starts it; and the provider's role
         # with its grants (in a nested stack: the nested stack waits for the parent's role, which names none of it).
-        self.image.node.add_dependency(self.project, self.repository, provider.role)
+        self.image.node.add_dependency(self.project, self.project.role, self.repository, provider.role)
         self.image_uri = self.image.get_att_string(ATTR_IMAGE_URI)
         self.image_digest = self.image.get_att_string(ATTR_IMAGE_DIGEST)
         self._acknowledge_build_role_findings()
