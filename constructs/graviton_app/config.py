@@ -843,13 +843,16 @@ def _check_routes(services: Sequence[ServiceConfig], environments: Mapping[Any, 
                         " over",
                     )
             paths[path] = index
-        priority = service.route.priority
-        if priority is not None and "ecs" in service.targets:
+        if "ecs" in service.targets:
+            given = service.route.priority
+            priority = naming.default_rule_priority(service.name) if given is None else given
             if priority in priorities:
+                source = "has it" if given is not None else f"takes it from its name '{service.name}'"
                 raise _RefusedAt(
                     ("services", index, "route", "priority"),
                     priority,
-                    f"services[{priorities[priority]}] has it too; allowed: a priority no other service's route has",
+                    f"services[{priorities[priority]}] has this listener rule priority too (services[{index}]"
+                    f" {source}); allowed: a route.priority no other service has (make new-service picks a free one)",
                 )
             priorities[priority] = index
 

@@ -6,7 +6,7 @@ Stacks, the pipeline and the commands all import these, so a name is decided onc
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 ENVIRONMENT_NAMES = ("dev", "test", "prod")
@@ -141,21 +141,20 @@ def default_rule_priority(service: str) -> int:
 
 
 def rule_priorities(services: Mapping[str, int | None]) -> dict[str, int]:
-    """Service name -> its listener rule priority: its own (the value) where given, else its name's, else (two names
-    asking for the same) the next free one, the names taken in sorted order. Given priorities must differ.
+    """Service name -> its listener rule priority: its own (the value) where given, else its name's. The
+    configuration refuses two services with the same one: a rule never moves because another service came or went."""
+    return {name: default_rule_priority(name) if priority is None else priority for name, priority in services.items()}
 
-    With 100 services two names share a priority about once in ten configurations: the next free one keeps them
-    apart, and only a new name that sorts first among those sharing one moves another rule.
-    """
-    taken = {priority for priority in services.values() if priority is not None}
-    chosen = {name: priority for name, priority in services.items() if priority is not None}
-    for name in sorted(name for name, priority in services.items() if priority is None):
-        priority = default_rule_priority(name)
-        while priority in taken:
-            priority = priority % _RULE_PRIORITIES + 1
-        taken.add(priority)
-        chosen[name] = priority
-    return chosen
+
+def free_rule_priority(name: str, taken: Collection[int]) -> int | None:
+    """None when `name`'s own priority is free, else the next free one after it: what `make new-service` writes into
+    a new service's `route.priority`, so that no existing rule moves."""
+    priority = default_rule_priority(name)
+    if priority not in taken:
+        return None
+    while priority in taken:
+        priority = priority % _RULE_PRIORITIES + 1
+    return priority
 
 
 def service_url(base_url: str, path: str) -> str:

@@ -106,8 +106,26 @@ def write_lock(folder: Path, name: str, targets: list[str]) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def service_entry(name: str, targets: list[str], *, folder: str) -> dict[str, Any]:
-    return {"name": name, "folder": folder, "dockerfile": DOCKERFILE, "targets": targets}
+def service_entry(name: str, targets: list[str], *, folder: str, priority: int | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "folder": folder, "dockerfile": DOCKERFILE, "targets": targets}
+    if priority is not None:
+        entry["route"] = {"priority": priority}
+    return entry
+
+
+def rule_priority(root: Path, context: Any, name: str, targets: list[str]) -> int | None:
+    """The listener rule priority to write for a new `ecs` service whose name's own one another service has: the next
+    free one, so that no existing rule moves (None: its name's own is free, or it has no ecs target)."""
+    if "ecs" not in targets:
+        return None
+    from graviton_app.config import ConfigError, load_config
+    from graviton_app.naming import free_rule_priority
+
+    try:
+        taken = load_config(context.values, root=root).rule_priorities().values()
+    except ConfigError as err:
+        raise Refusal(str(err)) from None
+    return free_rule_priority(name, set(taken))
 
 
 def checked_document(root: Path, context: Any, name: str, targets: list[str], staged: Path) -> dict[str, Any]:
@@ -116,13 +134,17 @@ def checked_document(root: Path, context: Any, name: str, targets: list[str], st
     from graviton_app.config import ConfigError, load_config
     from graviton_app.context import CONFIG_FILE, ContextError, read_json
 
-    services = [*context.committed.get("services", []), service_entry(name, targets, folder=staged.name)]
+    priority = rule_priority(root, context, name, targets)
+    services = [
+        *context.committed.get("services", []),
+        service_entry(name, targets, folder=staged.name, priority=priority),
+    ]
     try:
         load_config({**context.values, "services": services}, root=root)
         document = read_json(root / CONFIG_FILE)
     except (ConfigError, ContextError) as err:
         raise Refusal(str(err)) from None
-    document["context"]["services"] = [*services[:-1], service_entry(name, targets, folder=name)]
+    document["context"]["services"] = [*services[:-1], service_entry(name, targets, folder=name, priority=priority)]
     return document
 
 

@@ -17,10 +17,12 @@ CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb
 
 
 def _services(count: int, targets: list[str], **settings) -> list[dict]:
-    """`count` services built from the web sample's folder, named `svc-<i>`."""
+    """`count` services built from the web sample's folder, named `svc-<i>`; on ecs each with a rule priority of its
+    own (some of these names ask for the same one)."""
     folder, dockerfile = ("api", "Dockerfile.lambda") if targets == ["lambda"] else ("web", "Dockerfile")
+    route = (lambda i: {"route": {"priority": 10_000 + i}}) if "ecs" in targets else (lambda i: {})
     return [
-        {"name": f"svc-{i}", "folder": folder, "dockerfile": dockerfile, "targets": targets, **settings}
+        {"name": f"svc-{i}", "folder": folder, "dockerfile": dockerfile, "targets": targets, **route(i), **settings}
         for i in range(count)
     ]
 
@@ -83,8 +85,8 @@ def _ecs_service(context: dict) -> dict:
         ),
         (
             lambda c: c.update(services=_services(2, ["ecs"], route={"priority": 7})),
-            "'services[1].route.priority' = 7 is not allowed: services[0] has it too; allowed: a priority no other"
-            " service's route has",
+            "'services[1].route.priority' = 7 is not allowed: services[0] has this listener rule priority too"
+            " (services[1] has it); allowed: a route.priority no other service has",
         ),
         (
             lambda c: _ecs_service(c).update(route={"path": "/web/*"}),
@@ -133,7 +135,7 @@ def test_the_limits_allow_what_they_name():
     """At each limit, not over it: 100 ECS services and 100 Lambda services, 200 in all, with a domain for hosts."""
     services = _services(100, ["ecs"], route={"host": "x"})
     for i, service in enumerate(services):
-        service["route"] = {"host": f"svc-{i}"}
+        service["route"] = {"host": f"svc-{i}", "priority": 10_000 + i}
     services += [{**s, "name": f"fn-{i}"} for i, s in enumerate(_services(100, ["lambda"]))]
 
     def change(context: dict) -> None:
@@ -173,19 +175,55 @@ def test_each_environments_zone_reaches_its_load_balancer():
         assert front_door["domain_name"] == settings.domain_name
 
 
-def test_rule_priorities_come_from_the_names_and_stay_apart_when_two_names_ask_for_the_same():
-    names = [f"svc-{i}" for i in range(limits.ECS_SERVICES_PER_ENVIRONMENT)]
-    asked = [naming.default_rule_priority(name) for name in names]
-    assert len(set(asked)) < len(asked), "these 100 names include two asking for the same priority"
+def colliding_names(count: int) -> tuple[str, str]:
+    """Two service names among `svc-0` ... that ask for the same listener rule priority."""
+    seen: dict[int, str] = {}
+    for name in (f"svc-{i}" for i in range(count)):
+        priority = naming.default_rule_priority(name)
+        if priority in seen:
+            return seen[priority], name
+        seen[priority] = name
+    raise AssertionError(f"no two of {count} names share a priority")
+
+
+def test_rule_priorities_come_from_the_names_whatever_the_order():
+    names = [f"svc-{i}" for i in range(10)]
     priorities = naming.rule_priorities(dict.fromkeys(names))
-    assert len(set(priorities.values())) == len(names)
+    assert priorities == {name: naming.default_rule_priority(name) for name in names}
     assert all(1 <= p <= limits.ALB_RULE_PRIORITY.value for p in priorities.values())
-    # Reordered: the same priorities. A given priority is kept, and a name asking for it moves.
     assert naming.rule_priorities(dict.fromkeys(reversed(names))) == priorities
-    given = naming.rule_priorities({**dict.fromkeys(names), "svc-0": priorities["svc-1"]})
-    assert given["svc-0"] == priorities["svc-1"] and given["svc-1"] != given["svc-0"]
-    assert len(set(given.values())) == len(names)
+    assert naming.rule_priorities({"svc-0": 7})["svc-0"] == 7
     assert naming.service_url("https://d1.cloudfront.net/", "/web") == "https://d1.cloudfront.net/web"
+
+
+def test_two_ecs_services_asking_for_the_same_rule_priority_are_refused_in_one_line():
+    """Resolving it silently would move a rule when the other service comes or goes, and a rule cannot take a
+    priority the other's still holds during the update."""
+    first, second = colliding_names(limits.ECS_SERVICES_PER_ENVIRONMENT)
+
+    def change(context: dict) -> None:
+        template = _ecs_service(context)
+        context["services"] = [dict(template, name=first), dict(template, name=second)]
+
+    message = error_for(change)
+    priority = naming.default_rule_priority(first)
+    assert f"'services[1].route.priority' = {priority} is not allowed" in message
+    assert "services[0] has this listener rule priority too" in message and "route.priority" in message
+
+
+def test_new_service_writes_a_free_priority_when_its_names_own_is_taken(tmp_path):
+    from scaffolding import repository_copy, scaffold
+
+    root = repository_copy(tmp_path)
+    taken = load_config(json.loads((root / "cdk.json").read_text())["context"], root=root).rule_priorities()
+    owner = next(iter(taken))
+    name = next(f"svc-{i}" for i in range(10**6) if naming.default_rule_priority(f"svc-{i}") == taken[owner])
+    scaffold(root, {name: "ecs"})
+    context = json.loads((root / "cdk.json").read_text())["context"]
+    entry = next(s for s in context["services"] if s["name"] == name)
+    config = load_config(context, root=root)
+    assert entry["route"]["priority"] == naming.free_rule_priority(name, set(taken.values())) != taken[owner]
+    assert config.rule_priorities()[owner] == taken[owner]  # the existing rule does not move
 
 
 def test_every_limit_names_its_source():
