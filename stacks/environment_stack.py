@@ -14,7 +14,6 @@ from graviton import (
     AlarmTopic,
     BuildArtifactsKey,
     BuildSourcesBucket,
-    ContainerImage,
     EnvironmentNetwork,
     ImageBuildProvider,
     LogGroupEncryption,
@@ -61,7 +60,6 @@ class EnvironmentStack(Stack):
             service.name: ServiceStack(self, naming.service_stack_id(service.name), service=service)
             for service in config.services
         }
-        self.images: dict[str, ContainerImage] = {name: stack.image for name, stack in self.services.items()}
         if props.has_eks:
             self._eks_cluster(config)
         if props.builds:
@@ -102,7 +100,7 @@ class EnvironmentStack(Stack):
             "Eks",
             vpc=self.network.vpc,
             subnets=self.network.workload_subnets,
-            workloads={s.name: self.images[s.name] for s in config.services if "eks" in s.targets},
+            workloads={s.name: self.services[s.name].image for s in config.services if "eks" in s.targets},
             encryption_key=self.key,
             **self.props.eks_cluster(),
         )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import cast
+from typing import Any, cast
 
 from aws_cdk import CfnElement, CfnOutput, CfnParameter, CfnResource, Names, NestedStack, Stack
 
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 # CDK's id for the parameter that carries a parent's value into a nested stack: this prefix, the value's resource's
 # unique id (its full construct path, with a hash of it) and the attribute (`Ref`, `Arn`, ...). The id of the output
@@ -28,6 +28,11 @@ class PortableNestedStack(NestedStack):
     switch between the two. A resource's logical id is the same both ways, so these names are too:
     `referenceto<logical id><attribute>` for a parameter, `<nested stack id><logical id><attribute>` for an output.
     """
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        # How the unique id of every resource in this stack starts: its path's components, letters and digits.
+        self._unique_id_prefix = "".join(_alphanumeric(ancestor.node.id) for ancestor in self.node.scopes[1:])
 
     def _allocate_logical_id(self, cfn_element: CfnElement) -> str:
         logical_id = self._portable_logical_id(cfn_element) or super()._allocate_logical_id(cfn_element)
@@ -53,7 +58,7 @@ class PortableNestedStack(NestedStack):
             element_id = cfn_element.node.id
             # A reference's output is named after a resource in this stack, whose unique id starts with this stack's
             # path: other outputs are left as they are without looking at the stack's resources.
-            if not element_id.startswith(self._unique_id_prefix()):
+            if not element_id.startswith(self._unique_id_prefix):
                 return None
             portable = _portable_reference(self, element_id)
             if portable is not None:
@@ -61,14 +66,6 @@ class PortableNestedStack(NestedStack):
                 # and whoever reads a deployed stack with its nested stacks sees all their outputs together.
                 return _logical_id(_alphanumeric(self.node.id) + portable)
         return None
-
-    def _unique_id_prefix(self) -> str:
-        """How the unique id of every resource in this stack starts: its path's components, letters and digits."""
-        prefix: str | None = self.__dict__.get("_portable_unique_id_prefix")
-        if prefix is None:
-            prefix = "".join(_alphanumeric(scope.node.id) for scope in self.node.scopes[1:])
-            self.__dict__["_portable_unique_id_prefix"] = prefix
-        return prefix
 
 
 def _alphanumeric(text: str) -> str:
@@ -95,9 +92,8 @@ def _portable_reference(stack: Stack, reference: str) -> str | None:
     """`<unique id><attribute>` of a resource in `stack` -> `<logical id><attribute>`."""
     by_unique_id = _logical_ids_by_unique_id(stack)
     # The longest unique id that starts the reference: a unique id ends in its hash, so a shorter one cannot match.
-    for unique_id in sorted((u for u in by_unique_id if reference.startswith(u)), key=len, reverse=True):
-        return by_unique_id[unique_id] + reference.removeprefix(unique_id)
-    return None
+    unique_id = max((u for u in by_unique_id if reference.startswith(u)), key=len, default=None)
+    return None if unique_id is None else by_unique_id[unique_id] + reference.removeprefix(unique_id)
 
 
 # Per stack, by its reference in the jsii kernel (unique in the process; the Python object CDK hands back for a
